@@ -1,0 +1,28 @@
+/*
+ * cli.h — the `pyralog` command: subcommand table and shared helpers.
+ *
+ * Each subcommand is `int cmd_<name>(int argc, char **argv)` where argv[0] is the subcommand
+ * name; it returns the process exit code (0 ok, 1 failure, 2 usage error). Errors go to stderr
+ * as one line "pyralog: <what>: <why>" through cli_err(). Add a command: write cmd_x in its own
+ * file under src/cli/ and add one line to the table in main.c.
+ */
+#ifndef PLG_CLI_CLI_H
+#define PLG_CLI_CLI_H
+
+#include <stdbool.h>
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* Prints "pyralog: <what>: <why>\n" to stderr. */
+void cli_err(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True when argv contains -h or --help. */
+bool cli_wants_help(int argc, char **argv);
+
+int cmd_version(int argc, char **argv);
+
+#endif
