@@ -10,12 +10,17 @@ DATA_DIR ?= ./pyralog-data
 FUZZ_SECONDS ?= 20
 CTEST_ARGS ?=
 
-.PHONY: all build deps run test test-fast asan fuzz bench bench-compare format clean
+.PHONY: node-deps all build deps run test test-fast asan fuzz bench bench-compare format clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# Node.js test clients (kafkajs, ws), pinned by tests/node/package-lock.json.
+node-deps:
+	@[ tests/node/node_modules/.package-lock.json -nt tests/node/package-lock.json ] || \
+	  (cd tests/node && npm ci --no-audit --no-fund)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -28,13 +33,13 @@ run: deps build
 
 # The whole suite: unit + integration tests on the normal build, then again under
 # ASan+UBSan together with a bounded libFuzzer run of every harness.
-test: deps
+test: deps node-deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600 $(CTEST_ARGS)
 	$(MAKE) asan
 
-test-fast: build
+test-fast: node-deps build
 	cd $(BUILD) && ctest --output-on-failure -j 2 $(CTEST_ARGS)
 
 asan:

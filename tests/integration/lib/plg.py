@@ -1,0 +1,100 @@
+"""Shared helpers for integration tests: free loopback ports, temp dirs, and servers started as
+real processes that are always killed by PID. Python 3 standard library only."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("PYRALOG_BIN", "build/pyralog")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TempDir:
+    def __init__(self, prefix="pyralog-test-"):
+        self.path = tempfile.mkdtemp(prefix=prefix)
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Proc:
+    """A child process that prints a ready line on stderr. Use as a context manager."""
+
+    def __init__(self, args, ready, timeout=30, env=None, log_path=None):
+        self.args = args
+        self.ready = ready
+        self.timeout = timeout
+        self.env = env
+        self.log_path = log_path or tempfile.mktemp(prefix="pyralog-proc-", suffix=".log")
+        self.p = None
+
+    def start(self):
+        self.log = open(self.log_path, "w+")
+        self.p = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log,
+                                  env=self.env)
+        deadline = time.time() + self.timeout
+        while time.time() < deadline:
+            with open(self.log_path) as f:
+                text = f.read()
+            if self.ready in text:
+                return self
+            if self.p.poll() is not None:
+                raise RuntimeError("process exited %s before ready:\n%s" % (self.p.returncode, text))
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError("process not ready in %ss:\n%s" % (self.timeout, self.output()))
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signal the process and wait; returns its exit code."""
+        if self.p is None or self.p.poll() is not None:
+            return self.p.returncode if self.p else None
+        self.p.send_signal(sig)
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise RuntimeError("process did not exit in %ss after signal %s" % (timeout, sig))
+
+    def kill(self):
+        if self.p and self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+        self.log.close()
+        if exc[0] is None:
+            os.unlink(self.log_path)
+        else:
+            print("--- process log (%s) ---\n%s" % (" ".join(self.args), self.output()))
+
+
+def server(data_dir, extra=(), env=None):
+    """A `pyralog server` on free ports. Attributes kafka and http hold "127.0.0.1:P"."""
+    kafka = "127.0.0.1:%d" % free_port()
+    http = "127.0.0.1:%d" % free_port()
+    p = Proc([BIN, "server", "--data-dir", data_dir, "--kafka-listen", kafka,
+              "--http-listen", http, *extra], "pyralog server ready", env=env)
+    p.kafka = kafka
+    p.http = http
+    return p
