@@ -25,8 +25,8 @@ static void test_be_roundtrip(void **state)
 static void test_varlong_roundtrip(void **state)
 {
     (void)state;
-    const int64_t vals[] = {0, 1, -1, 63, -64, 64, 300, -300, INT32_MAX, INT32_MIN,
-                            INT64_MAX, INT64_MIN};
+    const int64_t vals[] = {0,   1,    -1,        63,        -64,       64,
+                            300, -300, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         uint8_t b[10];
         size_t n = varlong_put(b, vals[i]);
