@@ -390,6 +390,20 @@ static const char *select_protocol(const struct gsm_group *g)
     return best;
 }
 
+/* A successful JoinGroup answer for member m with the current generation. */
+static bool join_ok(struct gsm_group *g, const struct gsm_member *m, uint64_t token)
+{
+    struct gsm_out *o = out_add(g, GSM_OUT_JOIN, token, KERR_NONE);
+    if (!o)
+        return false;
+    o->protocol_name = g->protocol_name;
+    o->protocol_type = g->protocol_type;
+    o->leader_id = g->leader_id;
+    o->member_id = m->id;
+    o->is_leader = is_leader(g, m);
+    return true;
+}
+
 static void complete_join(struct gsm_group *g, int64_t now)
 {
     /* Members that did not re-join in time are dropped. */
@@ -423,14 +437,7 @@ static void complete_join(struct gsm_group *g, int64_t now)
         m->assignment_len = 0;
         m->awaiting_join = false;
         m->hb_deadline = now + m->session_ms;
-        struct gsm_out *o = out_add(g, GSM_OUT_JOIN, m->join_token, KERR_NONE);
-        if (!o)
-            continue;
-        o->protocol_name = g->protocol_name;
-        o->protocol_type = g->protocol_type;
-        o->leader_id = g->leader_id;
-        o->member_id = m->id;
-        o->is_leader = is_leader(g, m);
+        join_ok(g, m, m->join_token);
     }
 }
 
@@ -614,15 +621,7 @@ int gsm_join(struct gsm_group *g, const struct gsm_join_req *req, uint64_t token
         if (protocols_match(m, req) && (g->state == GSM_COMPLETING || !is_leader(g, m))) {
             /* Nothing changed: answer with the current generation. */
             m->hb_deadline = now + m->session_ms;
-            struct gsm_out *o = out_add(g, GSM_OUT_JOIN, token, KERR_NONE);
-            if (!o)
-                return PLG_ENOMEM;
-            o->protocol_name = g->protocol_name;
-            o->protocol_type = g->protocol_type;
-            o->leader_id = g->leader_id;
-            o->member_id = m->id;
-            o->is_leader = is_leader(g, m);
-            return 0;
+            return join_ok(g, m, token) ? 0 : PLG_ENOMEM;
         }
         if (set_protocols(m, req))
             return PLG_ENOMEM;
@@ -639,20 +638,31 @@ int gsm_join(struct gsm_group *g, const struct gsm_join_req *req, uint64_t token
     return KERR_COORDINATOR_NOT_AVAILABLE;
 }
 
+/* The checks every SyncGroup and Heartbeat passes first, in Kafka's order. */
+static int check_member(const struct gsm_group *g, int32_t generation, struct gsm_bytes member_id,
+                        struct gsm_bytes instance_id, struct gsm_member **out)
+{
+    if (g->state == GSM_DEAD)
+        return KERR_COORDINATOR_NOT_AVAILABLE;
+    if (instance_fenced(g, member_id, instance_id))
+        return KERR_FENCED_INSTANCE_ID;
+    *out = find_member(g, member_id, NULL);
+    if (!*out)
+        return KERR_UNKNOWN_MEMBER_ID;
+    if (generation != g->generation)
+        return KERR_ILLEGAL_GENERATION;
+    return 0;
+}
+
 int gsm_sync(struct gsm_group *g, int32_t generation, struct gsm_bytes member_id,
              struct gsm_bytes instance_id, const struct gsm_sync_assignment *as, size_t n_as,
              uint64_t token, int64_t now)
 {
     begin_call(g);
-    if (g->state == GSM_DEAD)
-        return KERR_COORDINATOR_NOT_AVAILABLE;
-    if (instance_fenced(g, member_id, instance_id))
-        return KERR_FENCED_INSTANCE_ID;
-    struct gsm_member *m = find_member(g, member_id, NULL);
-    if (!m)
-        return KERR_UNKNOWN_MEMBER_ID;
-    if (generation != g->generation)
-        return KERR_ILLEGAL_GENERATION;
+    struct gsm_member *m;
+    int err = check_member(g, generation, member_id, instance_id, &m);
+    if (err)
+        return err;
     for (size_t i = 0; i < n_as; i++)
         if (as[i].assignment.len > g->cfg.max_metadata_bytes)
             return KERR_INVALID_REQUEST;
@@ -716,17 +726,10 @@ int gsm_heartbeat(struct gsm_group *g, int32_t generation, struct gsm_bytes memb
                   struct gsm_bytes instance_id, int64_t now)
 {
     begin_call(g);
-    if (g->state == GSM_DEAD)
-        return KERR_COORDINATOR_NOT_AVAILABLE;
-    if (g->state == GSM_EMPTY)
-        return KERR_UNKNOWN_MEMBER_ID;
-    if (instance_fenced(g, member_id, instance_id))
-        return KERR_FENCED_INSTANCE_ID;
-    struct gsm_member *m = find_member(g, member_id, NULL);
-    if (!m)
-        return KERR_UNKNOWN_MEMBER_ID;
-    if (generation != g->generation)
-        return KERR_ILLEGAL_GENERATION;
+    struct gsm_member *m;
+    int err = check_member(g, generation, member_id, instance_id, &m);
+    if (err)
+        return err;
     m->hb_deadline = now + m->session_ms;
     return g->state == GSM_PREPARING ? KERR_REBALANCE_IN_PROGRESS : KERR_NONE;
 }
