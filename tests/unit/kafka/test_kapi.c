@@ -606,20 +606,18 @@ static void test_malformed_counts(void **state)
     struct karena tiny;
     karena_init(&tiny, 64);
     struct kmetadata_req_topic topics[8];
+    memset(topics, 0, sizeof topics);
     for (int i = 0; i < 8; i++)
         topics[i].name = S("t");
-    memset(topics, 0, 0);
     struct kmetadata_req q = {topics, 8, true, false, false};
-    for (int i = 0; i < 8; i++) {
-        memset(&topics[i].topic_id, 0, 16);
-        topics[i].name = S("t");
-    }
     struct buf f;
     buf_init(&f);
     struct kreq_hdr h = {KAPI_METADATA, 4, 1, S(NULL)};
     assert_int_equal(kafka_request_encode(&f, &h, &q), 0);
     assert_int_equal(kafka_request_decode(f.data + 4, f.len - 4, &tiny, &r), PLG_ETOOBIG);
     karena_destroy(&tiny);
+    buf_free(&f);
+    karena_destroy(&a);
 }
 
 int main(void)
