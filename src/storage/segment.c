@@ -250,7 +250,7 @@ static int64_t scan(struct segment *s, int64_t pos, int64_t file_end, int *reaso
     while (pos < file_end) {
         struct batch b;
         int rc = batch_validate(s->map + pos, (size_t)(file_end - pos), &b);
-        if (rc == 0 && (b.base_offset < s->next_offset ||
+        if (rc == 0 && (b.base_offset != s->next_offset ||
                         batch_last_offset(&b) - s->base > (int64_t)UINT32_MAX ||
                         pos + (int64_t)b.size > (int64_t)UINT32_MAX + 1))
             rc = PLG_ECORRUPT;
