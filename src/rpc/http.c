@@ -71,7 +71,8 @@ struct conn {
     struct out *qhead, *qtail;
     size_t backlog;
     bool was_high;
-    bool want_write; /* a writable callback is requested */
+    bool want_write;  /* a writable callback is requested */
+    bool in_dispatch; /* inside rpc_session_input from a body completion */
 };
 
 static struct out *out_new(size_t len)
@@ -134,7 +135,8 @@ static int http_respond(struct conn *c, int status, const char *ctype, const cha
     c->resp = o;
     c->hstate = H_SEND;
     c->close_after = close;
-    lws_callback_on_writable(c->wsi);
+    if (!c->in_dispatch)
+        lws_callback_on_writable(c->wsi);
     return 0;
 }
 
@@ -506,8 +508,19 @@ static int on_body_done(struct conn *c)
         return http_json(c, 413, body, true) ? -1 : 0;
     }
     c->hstate = H_WAIT;
+    /* Most calls answer synchronously: then write the response right here instead of asking
+     * for a writable callback (saves two epoll_ctl calls per request; lws keeps any part the
+     * socket does not take and sends it when writable). */
+    c->in_dispatch = true;
     rpc_session_input(c->session, (const char *)c->rx.data, c->rx.len);
-    return 0;
+    c->in_dispatch = false;
+    if (c->hstate != H_SEND)
+        return 0;
+    if (c->resp->len > HTTP_CHUNK) {
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    return http_writeable(c);
 }
 
 static int on_ws_established(struct conn *c)
