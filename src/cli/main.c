@@ -8,6 +8,7 @@
 
 static const struct cli_command commands[] = {
     {"version", cmd_version, "print version and build info"},
+    {"server", cmd_server, "run a Pyralog node (Kafka-compatible broker)"},
 };
 
 static void usage(FILE *out)
