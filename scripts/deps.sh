@@ -18,6 +18,8 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
+# Node's package manager: nodesource's nodejs bundles npm, Debian's nodejs needs the npm package.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}" >&2

@@ -1,0 +1,264 @@
+/*
+ * log.h — the partition log: the public, embeddable storage API of libpyralog.
+ *
+ * A log is one partition: an ordered list of segments in one directory (or in memory), each
+ * holding Kafka RecordBatch v2 bytes exactly as they travel on the wire, plus a sparse offset
+ * index and a sparse time index. Batches are appended whole; the log assigns the base offset by
+ * patching the batch in place (the CRC does not cover it). Offsets are dense from the log start
+ * offset to the log end offset (next offset to assign), except where compaction removed records.
+ *
+ * On-disk layout (directory per partition, see docs/storage.md):
+ *   <base:020>.log        batches, appended
+ *   <base:020>.index      sparse offset index: (relative offset u32be, file position u32be)
+ *   <base:020>.timeindex  sparse time index:   (max timestamp i64be, relative offset u32be)
+ * Indexes are memory-mapped, preallocated while the segment is active and trimmed when it is
+ * sealed; a missing or invalid index is rebuilt from the segment on open.
+ *
+ * Thread model: a log is owned by ONE thread (the broker's event loop): every function here
+ * except plg_log_durable_offset() must be called from that thread. With fsync=interval:<ms> the
+ * log runs its own flusher thread, which fsyncs (group commit), advances the durable offset and
+ * calls on_durable() FROM THE FLUSHER THREAD (forward it to your loop, e.g. with uv_async_send).
+ * Hooks (plg_log_hooks) run on the owner thread, synchronously inside the call that caused them.
+ * plg_log_compact() blocks while it rewrites segments: the broker runs it when it chooses (e.g.
+ * a timer) — see its comment for the locking.
+ *
+ * Errors: 0 or a negative PLG_E* / -errno code (pyralog.h). Whoever allocates frees.
+ */
+#ifndef PYRALOG_LOG_H
+#define PYRALOG_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyralog/pyralog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct plg_log plg_log_t;
+
+enum plg_fsync_policy {
+    PLG_FSYNC_NEVER = 0,    /* page cache only; durable offset follows on roll/flush/close */
+    PLG_FSYNC_INTERVAL = 1, /* flusher thread fsyncs every fsync_interval_ms (group commit) */
+    PLG_FSYNC_ALWAYS = 2,   /* append returns after fdatasync */
+};
+
+/* cleanup.policy is a set: "delete", "compact" or "compact,delete". */
+#define PLG_CLEANUP_DELETE 0x1
+#define PLG_CLEANUP_COMPACT 0x2
+
+enum plg_timestamp_type {
+    PLG_TS_CREATE_TIME = 0,     /* keep the producer's timestamps */
+    PLG_TS_LOG_APPEND_TIME = 1, /* the log stamps each batch with its clock on append */
+};
+
+/* Per-log configuration, Kafka names in comments. Fill with plg_log_config_init(). */
+struct plg_log_config {
+    int64_t segment_bytes;        /* segment.bytes, default 1 GiB (max 2 GiB: u32 positions) */
+    int64_t segment_ms;           /* segment.ms, default 7 days */
+    int64_t retention_ms;         /* retention.ms, default 7 days; -1 unlimited */
+    int64_t retention_bytes;      /* retention.bytes, default -1 unlimited */
+    int cleanup_policy;           /* cleanup.policy, PLG_CLEANUP_* bits, default delete */
+    int64_t delete_retention_ms;  /* delete.retention.ms, default 1 day */
+    int32_t max_message_bytes;    /* max.message.bytes, default 1048588 (largest batch) */
+    int timestamp_type;           /* message.timestamp.type, enum plg_timestamp_type */
+    int fsync_policy;             /* fsync: "always" | "interval:<ms>" | "never" */
+    int64_t fsync_interval_ms;    /* the <ms> of interval, default 5 */
+    int32_t index_interval_bytes; /* index.interval.bytes, default 4096 */
+    int32_t segment_index_bytes;  /* segment.index.bytes, default 10 MiB (per index file) */
+    bool merkle_enable;           /* merkle.enable, default true (used by crypto, stored here) */
+};
+
+/* Fills cfg with the defaults above. */
+void plg_log_config_init(struct plg_log_config *cfg);
+
+/*
+ * Sets one option by its Kafka-style name ("segment.bytes", "retention.ms", "cleanup.policy",
+ * "delete.retention.ms", "max.message.bytes", "message.timestamp.type" (CreateTime |
+ * LogAppendTime), "fsync" (always | never | interval:<ms>), "index.interval.bytes",
+ * "segment.index.bytes", "retention.bytes", "segment.ms", "merkle.enable" (true|false)).
+ * Returns PLG_ENOTFOUND for an unknown key, PLG_EINVAL for a bad value (cfg unchanged).
+ */
+int plg_log_config_set(struct plg_log_config *cfg, const char *key, const char *value);
+
+/* Writes the value of option `key` as text into out (cap bytes); PLG_ENOTFOUND, PLG_ETOOBIG. */
+int plg_log_config_get(const struct plg_log_config *cfg, const char *key, char *out, size_t cap);
+
+/* NULL-terminated list of the option names plg_log_config_set accepts. */
+const char *const *plg_log_config_keys(void);
+
+/* Segment events for observers (the verifiable log keeps one .merkle file per segment). */
+enum plg_segment_event {
+    PLG_SEG_CREATED = 1,   /* a new active segment with base `segment_base` exists */
+    PLG_SEG_SEALED = 2,    /* segment_base is no longer active; arg = its end offset */
+    PLG_SEG_DELETED = 3,   /* retention / delete-records removed the segment's files */
+    PLG_SEG_TRUNCATED = 4, /* records at offsets >= arg were cut from segment_base (recovery,
+                              plg_log_truncate); fired after open for recovery cuts too */
+    PLG_SEG_COMPACTED = 5, /* segment_base rewritten by compaction; offsets kept, arg = end */
+};
+
+/*
+ * Observer of a log. Callbacks run on the owner thread inside the call that caused them;
+ * they must not call back into the log. batch/len is the stored batch (base offset patched).
+ */
+struct plg_log_hooks {
+    void *ctx;
+    void (*on_append)(void *ctx, int64_t base_offset, const uint8_t *batch, size_t len);
+    void (*on_segment_event)(void *ctx, enum plg_segment_event kind, int64_t segment_base,
+                             int64_t arg);
+};
+
+struct plg_log_options {
+    const struct plg_log_config *config; /* NULL: defaults; copied at open */
+    bool memory_only;                    /* no files: segments live in anonymous memory */
+    bool create;                         /* create the directory if missing (default: error) */
+    /* Called from the flusher thread (interval) or the owner thread (always, flush, roll) each
+     * time the durable end offset advances. May be NULL. */
+    void (*on_durable)(void *ctx, int64_t durable_end_offset);
+    void *durable_ctx;
+    /* Clock in ms since the epoch for segment.ms, retention.ms, LogAppendTime. NULL: real. */
+    int64_t (*clock_ms)(void *ctx);
+    void *clock_ctx;
+};
+
+/* What recovery did on open (all zero when the log was clean). */
+struct plg_log_recovery {
+    int32_t segments;           /* segments found */
+    int32_t indexes_rebuilt;    /* index files rebuilt (missing or invalid) */
+    int64_t truncated_bytes;    /* bytes cut from the active segment's tail */
+    int64_t truncated_at;       /* log end offset after the cut, -1 if none */
+    int64_t truncated_position; /* file position where the cut was made */
+    int truncate_reason;        /* PLG_ETRUNC (torn) or PLG_ECORRUPT (bad CRC/fields), 0 */
+    int32_t segments_removed;   /* empty/unusable segments removed after a corrupt one */
+};
+
+/*
+ * Opens (or creates) the log in directory dir (ignored when memory_only). Recovers: sealed
+ * segments are trusted when their indexes validate (else rebuilt), the active segment is scanned
+ * batch by batch with CRC checks and a torn or corrupt tail is cut (reported in *rec, may be
+ * NULL). On success *out is the log (close with plg_log_close).
+ */
+int plg_log_open(const char *dir, const struct plg_log_options *opts, plg_log_t **out,
+                 struct plg_log_recovery *rec);
+
+/* Flushes (fsync unless memory-only), stops the flusher, frees. NULL is a no-op. */
+int plg_log_close(plg_log_t *log);
+
+/* Installs (or with NULL removes) the single observer of this log. */
+void plg_log_set_hooks(plg_log_t *log, const struct plg_log_hooks *hooks);
+
+/* The config in force (read-only view). Change it with plg_log_reconfigure. */
+const struct plg_log_config *plg_log_config(const plg_log_t *log);
+/* Applies a new config (fsync policy changes restart the flusher). */
+int plg_log_reconfigure(plg_log_t *log, const struct plg_log_config *cfg);
+
+struct plg_append_info {
+    int64_t base_offset;     /* assigned to the batch */
+    int64_t last_offset;     /* base_offset + lastOffsetDelta */
+    int64_t log_append_time; /* the stamped time under LogAppendTime, else -1 */
+    int64_t log_start_offset;
+};
+
+/*
+ * Appends one whole RecordBatch v2. Validates header and CRC (PLG_ECORRUPT, PLG_ETRUNC,
+ * PLG_EUNSUPP), rejects batches above max.message.bytes (PLG_ETOOBIG), then patches in place:
+ * baseOffset = log end offset, and under LogAppendTime the timestamp (CRC recomputed). The
+ * caller's bytes are modified and then written unchanged. Rolls the segment first when it is
+ * full (segment.bytes) or old (segment.ms). With fsync=always the batch is durable on return.
+ * `info` may be NULL.
+ */
+int plg_log_append(plg_log_t *log, uint8_t *batch, size_t len, struct plg_append_info *info);
+
+/*
+ * Appends a batch at the offset it already carries (replication, compaction, restore): its base
+ * offset must be >= the log end offset; gaps are allowed. Same validation as plg_log_append.
+ */
+int plg_log_append_at(plg_log_t *log, const uint8_t *batch, size_t len);
+
+/*
+ * A read result: `len` bytes of whole batches starting at file position `pos` of `fd` (for
+ * sendfile/pread), or at `data` when the segment is in memory (memory-only logs; data is also
+ * set for disk logs, NULL there). The batch containing `offset` comes first, so it may start
+ * before `offset` (Kafka semantics: the client skips earlier records). The slice holds a
+ * reference on its segment: the fd stays open and valid until plg_log_slice_release(), even if
+ * retention deletes the segment meanwhile. len == 0 means no data at offset (end of log).
+ */
+struct plg_log_slice {
+    int fd;
+    int64_t pos;
+    size_t len;
+    const uint8_t *data;
+    int64_t first_offset; /* base offset of the first batch in the slice */
+    int64_t next_offset;  /* offset after the last batch in the slice */
+    void *seg_ref;        /* private */
+};
+
+/*
+ * Reads from `offset` (log start <= offset <= log end; otherwise PLG_ERANGE): at most max_bytes
+ * but always at least one whole batch (KIP-74), never crossing a segment (call again from
+ * next_offset). Reading at the log end gives len 0. Release the slice when done.
+ */
+int plg_log_read(plg_log_t *log, int64_t offset, size_t max_bytes, struct plg_log_slice *out);
+void plg_log_slice_release(struct plg_log_slice *s);
+
+/*
+ * Copying variant: reads like plg_log_read, possibly across segments, until max_bytes (at least
+ * one batch) into a malloc'd buffer (*out, caller free()s; NULL with *len 0 at the log end).
+ * *next_offset is where the next read should start.
+ */
+int plg_log_read_copy(plg_log_t *log, int64_t offset, size_t max_bytes, uint8_t **out, size_t *len,
+                      int64_t *next_offset);
+
+int64_t plg_log_start_offset(const plg_log_t *log);
+/* Next offset to assign (the high watermark of a single-replica log). */
+int64_t plg_log_end_offset(const plg_log_t *log);
+/* End offset up to which all data is on stable storage. Any thread (atomic read). */
+int64_t plg_log_durable_offset(const plg_log_t *log);
+/* Total bytes in all segments. */
+int64_t plg_log_size_bytes(const plg_log_t *log);
+int32_t plg_log_segment_count(const plg_log_t *log);
+
+/*
+ * First offset whose record timestamp is >= ts (ListOffsets by time): *offset. PLG_ENOTFOUND
+ * when every record is older. Decompresses the batch it lands in to find the exact record.
+ */
+int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset);
+
+/* fsyncs everything appended so far and waits; the durable offset then equals the end offset. */
+int plg_log_flush(plg_log_t *log);
+
+/* Seals the active segment now and starts a new one at the log end offset. */
+int plg_log_roll(plg_log_t *log);
+
+/*
+ * Applies retention.ms / retention.bytes (cleanup.policy must include delete): deletes whole
+ * sealed segments from the oldest; the log start offset moves to the first kept segment.
+ * *deleted (may be NULL) counts segments removed. Call periodically from the owner thread.
+ */
+int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted);
+
+/*
+ * Kafka DeleteRecords: moves the log start offset to `offset` (<= end offset) and deletes the
+ * sealed segments entirely below it. Records below the start offset are no longer served.
+ */
+int plg_log_delete_records(plg_log_t *log, int64_t offset);
+
+/* Cuts the log back to end at `offset` (start <= offset <= end): follower truncation. */
+int plg_log_truncate(plg_log_t *log, int64_t offset);
+
+/*
+ * Key-based compaction of the sealed segments (cleanup.policy must include compact): keeps the
+ * last record per key, drops tombstones (null value) older than delete.retention.ms, keeps
+ * offsets, rewrites batches with the surviving records (uncompressed), control batches kept.
+ * Runs on the owner thread and blocks it while it rewrites (sealed segments only, so appends
+ * are never torn); the broker should call it when the partition is idle or from a timer.
+ * *removed (may be NULL) counts records dropped.
+ */
+int plg_log_compact(plg_log_t *log, int64_t *removed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
