@@ -25,5 +25,8 @@ bool cli_wants_help(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_topic(int argc, char **argv);
+int cmd_produce(int argc, char **argv);
+int cmd_consume(int argc, char **argv);
 
 #endif

@@ -9,6 +9,9 @@
 static const struct cli_command commands[] = {
     {"version", cmd_version, "print version and build info"},
     {"server", cmd_server, "run a Pyralog node (Kafka-compatible broker)"},
+    {"topic", cmd_topic, "create, list, describe, delete topics"},
+    {"produce", cmd_produce, "send stdin lines as records"},
+    {"consume", cmd_consume, "print record values"},
 };
 
 static void usage(FILE *out)
