@@ -12,6 +12,9 @@ static const struct cli_command commands[] = {
     {"topic", cmd_topic, "create, list, describe, delete topics"},
     {"produce", cmd_produce, "send stdin lines as records"},
     {"consume", cmd_consume, "print record values"},
+    {"obelisk", cmd_obelisk, "run an Obelisk node (Scarab IDs and named sequences)"},
+    {"id", cmd_id, "Scarab IDs: id next, id decode"},
+    {"seq", cmd_seq, "values of a named Obelisk sequence: seq next"},
 };
 
 static void usage(FILE *out)
