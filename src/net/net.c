@@ -860,6 +860,13 @@ void net_server_shutdown(struct net_server *s, void (*done)(void *arg), void *ar
     }
 }
 
+void net_server_close_all(struct net_server *s)
+{
+    for (struct net_conn *c = s->conns; c; c = c->next)
+        if (!c->closed)
+            net_conn_close(c, "shutdown grace period over");
+}
+
 void net_server_free(struct net_server *s)
 {
     if (!s)
