@@ -439,12 +439,16 @@ static int on_http(struct conn *c, const char *uri)
         long long len = -1;
         if (lws_hdr_copy(c->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
             len = atoll(cl);
-        if (len > 0 && (unsigned long long)len > h->cfg.max_message) {
+        if (len > 0 && (unsigned long long)len / 64 > h->cfg.max_message) {
+            /* Absurd: answer now and close without reading the body. */
             mx_counter_inc(h->rej_size);
             too_big_msg(h, body, sizeof body);
             return http_json(c, 413, body, true) ? -1 : 0;
         }
         c->hstate = H_BODY;
+        /* Too large but plausible: read and discard the body, then answer 413 (closing with
+         * unread input would reset the connection and lose the answer). */
+        c->rx_too_big = len > 0 && (unsigned long long)len > h->cfg.max_message;
         if (len == 0) {
             /* No body callbacks will come: dispatch the empty message (a parse error). */
             c->hstate = H_WAIT;
