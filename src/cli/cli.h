@@ -24,5 +24,6 @@ void cli_err(const char *what, const char *fmt, ...) __attribute__((format(print
 bool cli_wants_help(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
+int cmd_group(int argc, char **argv);
 
 #endif

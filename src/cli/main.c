@@ -8,6 +8,7 @@
 
 static const struct cli_command commands[] = {
     {"version", cmd_version, "print version and build info"},
+    {"group", cmd_group, "list consumer groups, describe one (members, offsets, lag)"},
 };
 
 static void usage(FILE *out)
