@@ -5,6 +5,7 @@ live and missing groups, truncated and garbage frames. Every answer carries the 
 error code and the server keeps serving afterwards."""
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
@@ -102,7 +103,13 @@ def main():
         expect("second member: MEMBER_ID_REQUIRED", j2["error"], MEMBER_ID_REQUIRED)
         c2 = kw.Conn(srv.kafka)
         c2.send_raw(kw.frame(JOIN, 5, 99, kw.join_group_v5("g1", member_id=j2["member_id"])))
-        expect("Heartbeat during the rebalance", hb("g1", gen, mid), REBALANCE)
+        # c2's join travels on its own connection: poll until the coordinator has seen it.
+        for _ in range(100):
+            err = hb("g1", gen, mid)
+            if err != NONE:
+                break
+            time.sleep(0.02)
+        expect("Heartbeat during the rebalance", err, REBALANCE)
 
         r = kw.Reader(c.request(DELETE, 1, kw.delete_groups_v1(["g1", "missing"])))
         r.i32()
