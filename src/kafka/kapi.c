@@ -9,13 +9,14 @@
  * responses always use v0 so a client can read the error before knowing the broker's versions.
  */
 #include "kafka/kapi.h"
+#include "kafka/kgroups.h"
 
 #include <string.h>
 
 /*
  * Supported versions. Chosen so both librdkafka 2.0.2 (kcat) and kafkajs 2.2.4 find their
  * preferred versions; see docs/kafka.md for the reasons per API. Sorted by key.
- * Consumer-group APIs (8-16, 42, 47) are added from kgroups*.c in the same form.
+ * Consumer-group APIs (8-16, 42, 47) have their schemas in kgroups.c.
  */
 #define API(k, n, lo, hi, fx, s, t)                                                                \
     {                                                                                              \
@@ -27,6 +28,15 @@ static const struct kapi kapis[] = {
     API(KAPI_FETCH, "Fetch", 4, 12, 12, fetch, kfetch_req),
     API(KAPI_LIST_OFFSETS, "ListOffsets", 1, 7, 6, listoffsets, klistoffsets_req),
     API(KAPI_METADATA, "Metadata", 1, 12, 9, metadata, kmetadata_req),
+    API(KAPI_OFFSET_COMMIT, "OffsetCommit", 0, 7, 8, offsetcommit, koffsetcommit_req),
+    API(KAPI_OFFSET_FETCH, "OffsetFetch", 0, 7, 6, offsetfetch, koffsetfetch_req),
+    API(KAPI_FIND_COORDINATOR, "FindCoordinator", 0, 2, 3, findcoordinator, kfindcoordinator_req),
+    API(KAPI_JOIN_GROUP, "JoinGroup", 0, 5, 6, joingroup, kjoingroup_req),
+    API(KAPI_HEARTBEAT, "Heartbeat", 0, 3, 4, heartbeat, kheartbeat_req),
+    API(KAPI_LEAVE_GROUP, "LeaveGroup", 0, 3, 4, leavegroup, kleavegroup_req),
+    API(KAPI_SYNC_GROUP, "SyncGroup", 0, 3, 4, syncgroup, ksyncgroup_req),
+    API(KAPI_DESCRIBE_GROUPS, "DescribeGroups", 0, 4, 5, describegroups, kdescribegroups_req),
+    API(KAPI_LIST_GROUPS, "ListGroups", 0, 4, 3, listgroups, klistgroups_req),
     API(KAPI_API_VERSIONS, "ApiVersions", 0, 3, 3, apiversions, kapiversions_req),
     API(KAPI_CREATE_TOPICS, "CreateTopics", 0, 7, 5, createtopics, kcreatetopics_req),
     API(KAPI_DELETE_TOPICS, "DeleteTopics", 0, 5, 4, deletetopics, kdeletetopics_req),
@@ -35,8 +45,10 @@ static const struct kapi kapis[] = {
     API(KAPI_ALTER_CONFIGS, "AlterConfigs", 0, 2, 2, alterconfigs, kalterconfigs_req),
     API(KAPI_CREATE_PARTITIONS, "CreatePartitions", 0, 3, 2, createpartitions,
         kcreatepartitions_req),
+    API(KAPI_DELETE_GROUPS, "DeleteGroups", 0, 1, 2, deletegroups, kdeletegroups_req),
     API(KAPI_INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 1, 1, incalterconfigs,
         kincalterconfigs_req),
+    API(KAPI_OFFSET_DELETE, "OffsetDelete", 0, 0, KV_NEVER, offsetdelete, koffsetdelete_req),
 };
 #undef API
 
