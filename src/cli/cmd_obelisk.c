@@ -6,6 +6,7 @@
  * <data>/obelisk/). SIGTERM/SIGINT stop the listeners and exit 0; every value handed out was
  * durable before it was sent, so there is nothing to flush.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include "obelisk/service.h"
 #include "pyralog/obelisk.h"
 #include "pyralog/pyralog.h"
+#include "rpc/http.h"
+#include "rpc/rpc.h"
 
 static const char obelisk_usage[] =
     "usage: pyralog obelisk --node-id N [--data-dir DIR] [--listen H:P] [--binary-listen H:P]\n"
@@ -34,6 +37,8 @@ static const char obelisk_usage[] =
 struct node_ctx {
     uv_loop_t *loop;
     struct obl_bin_server *bin;
+    struct rpc_dispatcher *disp;
+    struct rpc_http *http;
     uv_signal_t sigterm, sigint;
 };
 
@@ -43,6 +48,7 @@ static void on_signal(uv_signal_t *h, int signum)
     PLG_INFO("obelisk", "msg=\"stopping\" signal=%d", signum);
     obl_bin_close(n->bin);
     n->bin = NULL;
+    rpc_http_stop(n->http);
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     uv_close((uv_handle_t *)&n->sigint, NULL);
 }
@@ -128,6 +134,21 @@ int cmd_obelisk(int argc, char **argv)
         obl_service_close(svc);
         return 1;
     }
+    rc = rpc_dispatcher_new(NULL, &n.disp);
+    if (!rc)
+        rc = obl_rpc_register(n.disp, svc, 0);
+    struct rpc_http_config hc = {.host = host, .port = port};
+    if (!rc)
+        rc = rpc_http_start(n.loop, n.disp, &hc, &n.http);
+    if (rc) {
+        cli_err("obelisk", "--listen %s:%d: %s", host, port, plg_strerror(rc));
+        obl_bin_close(n.bin);
+        uv_run(n.loop, UV_RUN_DEFAULT);
+        rpc_dispatcher_free(n.disp);
+        obl_service_close(svc);
+        return 1;
+    }
+    port = rpc_http_port(n.http);
     char baddr[300];
     snprintf(baddr, sizeof baddr, "%s:%d", bhost, obl_bin_port(n.bin));
     obl_service_set_binary_addr(svc, baddr);
@@ -141,6 +162,8 @@ int cmd_obelisk(int argc, char **argv)
     fprintf(stderr, "pyralog obelisk ready listen=%s:%d node=%llu\n", host, port, node);
     fflush(stderr);
     uv_run(n.loop, UV_RUN_DEFAULT);
+    rpc_http_free(n.http);
+    rpc_dispatcher_free(n.disp);
     uv_loop_close(n.loop);
     obl_service_close(svc);
     return 0;

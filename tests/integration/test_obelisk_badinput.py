@@ -1,8 +1,10 @@
 """Bad input to an Obelisk node and the obelisk/id/seq commands: negative or huge counts,
 invalid sequence names, malformed binary requests. Each gets a specific error, the node keeps
 serving, and nothing is handed out twice."""
+import json
 import os
 import socket
+import urllib.request
 import struct
 import subprocess
 import sys
@@ -115,13 +117,67 @@ def binary_checks(port):
         s.sendall(struct.pack(">I", 20) + b"\x01\x02")
 
 
+def rpc(listen, body):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request("http://%s/rpc" % listen, data=data,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def call(listen, method, params=None):
+    msg = {"jsonrpc": "2.0", "id": 1, "method": method}
+    if params is not None:
+        msg["params"] = params
+    return rpc(listen, msg)
+
+
+def rpc_checks(listen):
+    r = call(listen, "id.next", {"count": 5})
+    ids = [int(x) for x in r["result"]["ids"]]
+    assert len(ids) == 5 and ids == sorted(set(ids)) and all((x >> 12) & 1023 == 4 for x in ids)
+    assert len(call(listen, "id.next")["result"]["ids"]) == 1
+    assert len(call(listen, "id.next", {})["result"]["ids"]) == 1
+    r = call(listen, "seq.next", {"name": "rpcseq", "count": 3})["result"]
+    assert r == {"name": "rpcseq", "first": "0", "count": 3}, r
+    r = call(listen, "seq.next", {"name": "rpcseq", "count": 2})["result"]
+    assert r["first"] == "3", r
+    info = call(listen, "obelisk.info", {})["result"]
+    assert info["node_id"] == 4 and info["binary"].endswith(":%d" % (int(listen.split(":")[1]) + 1))
+    bad = [
+        ("id.next", {"count": -1}, "count"),
+        ("id.next", {"count": 0}, "count"),
+        ("id.next", {"count": 10001}, "count"),
+        ("id.next", {"count": "lots"}, "count"),
+        ("id.next", {"count": 1e30}, "count"),
+        ("id.next", [1, 2], "object"),
+        ("seq.next", {"count": 1}, "name"),
+        ("seq.next", {"name": "../etc/passwd", "count": 1}, "not a valid sequence name"),
+        ("seq.next", {"name": "", "count": 1}, "name"),
+        ("seq.next", {"name": "x" * 65, "count": 1}, "not a valid sequence name"),
+        ("seq.next", {"name": 5, "count": 1}, "name"),
+        ("seq.next", {"name": "ok", "count": -3}, "count"),
+        ("seq.next", {"name": "ok", "count": 10 ** 12}, "count"),
+    ]
+    for method, params, text in bad:
+        r = call(listen, method, params)
+        assert "error" in r and r["error"]["code"] == -32602 and text in r["error"]["message"], \
+            (method, params, r)
+    assert call(listen, "no.such.method", {})["error"]["code"] == -32601
+    assert rpc(listen, b"{not json")["error"]["code"] == -32700
+    assert rpc(listen, {"jsonrpc": "2.0", "id": 1})["error"]["code"] == -32600
+
+
 def main():
     with plg.TempDir() as d:
         n = obelisk_util.node(d, 4)
         with n:
             cli_checks(n.listen)
+            rpc_checks(n.listen)
             binary_checks(n.binary)
             r = run("seq", "next", "good", "--count", "2", "--obelisk", n.listen)
+            # nothing above was handed out twice: "rpcseq" continues at 5.
+            assert call(n.listen, "seq.next", {"name": "rpcseq"})["result"]["first"] == "5"
             assert r.returncode == 0 and r.stdout.split() == ["10", "11"], r
             r = run("id", "next", "--count", "2", "--obelisk", n.listen)
             assert r.returncode == 0 and len(r.stdout.split()) == 2, r
