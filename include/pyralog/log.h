@@ -40,7 +40,7 @@ extern "C" {
 typedef struct plg_log plg_log_t;
 
 enum plg_fsync_policy {
-    PLG_FSYNC_NEVER = 0,    /* page cache only; durable offset follows on roll/flush/close */
+    PLG_FSYNC_NEVER = 0,    /* page cache only; durable offset advances on flush/close only */
     PLG_FSYNC_INTERVAL = 1, /* flusher thread fsyncs every fsync_interval_ms (group commit) */
     PLG_FSYNC_ALWAYS = 2,   /* append returns after fdatasync */
 };
@@ -94,8 +94,9 @@ enum plg_segment_event {
     PLG_SEG_CREATED = 1,   /* a new active segment with base `segment_base` exists */
     PLG_SEG_SEALED = 2,    /* segment_base is no longer active; arg = its end offset */
     PLG_SEG_DELETED = 3,   /* retention / delete-records removed the segment's files */
-    PLG_SEG_TRUNCATED = 4, /* records at offsets >= arg were cut from segment_base (recovery,
-                              plg_log_truncate); fired after open for recovery cuts too */
+    PLG_SEG_TRUNCATED = 4, /* records at offsets >= arg were cut from segment_base
+                              (plg_log_truncate; cuts made by recovery at open are reported in
+                              struct plg_log_recovery, before any observer exists) */
     PLG_SEG_COMPACTED = 5, /* segment_base rewritten by compaction; offsets kept, arg = end */
 };
 

@@ -26,24 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Kafka error codes the group protocol answers with. */
-enum {
-    KERR_NONE = 0,
-    KERR_COORDINATOR_NOT_AVAILABLE = 15,
-    KERR_NOT_COORDINATOR = 16,
-    KERR_ILLEGAL_GENERATION = 22,
-    KERR_INCONSISTENT_GROUP_PROTOCOL = 23,
-    KERR_INVALID_GROUP_ID = 24,
-    KERR_UNKNOWN_MEMBER_ID = 25,
-    KERR_INVALID_SESSION_TIMEOUT = 26,
-    KERR_REBALANCE_IN_PROGRESS = 27,
-    KERR_INVALID_REQUEST = 42,
-    KERR_GROUP_MAX_SIZE_REACHED = 81,
-    KERR_MEMBER_ID_REQUIRED = 79,
-    KERR_FENCED_INSTANCE_ID = 82,
-    KERR_NON_EMPTY_GROUP = 68,
-    KERR_GROUP_ID_NOT_FOUND = 69,
-};
+#include "kafka/kapi.h" /* enum kerr: the Kafka error codes answered */
 
 enum gsm_state { GSM_EMPTY, GSM_PREPARING, GSM_COMPLETING, GSM_STABLE, GSM_DEAD };
 

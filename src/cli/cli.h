@@ -10,6 +10,7 @@
 #define PLG_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct cli_command {
     const char *name;
@@ -24,5 +25,13 @@ void cli_err(const char *what, const char *fmt, ...) __attribute__((format(print
 bool cli_wants_help(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
+int cmd_obelisk(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_seq(int argc, char **argv);
+/* Obelisk commands' shared parsing (cmd_id.c): a decimal integer in [min, max] (no sign, no
+ * junk) → 0, else -1; and "H:P" → host (copied into host[hlen]) and port → 0, else -1. */
+int cli_obl_u64(const char *s, unsigned long long min, unsigned long long max,
+                unsigned long long *out);
+int cli_obl_hostport(const char *s, char *host, size_t hlen, int *port);
 
 #endif

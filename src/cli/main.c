@@ -8,6 +8,9 @@
 
 static const struct cli_command commands[] = {
     {"version", cmd_version, "print version and build info"},
+    {"obelisk", cmd_obelisk, "run an Obelisk node (Scarab IDs and named sequences)"},
+    {"id", cmd_id, "Scarab IDs: id next, id decode"},
+    {"seq", cmd_seq, "values of a named Obelisk sequence: seq next"},
 };
 
 static void usage(FILE *out)

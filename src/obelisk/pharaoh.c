@@ -1,0 +1,401 @@
+/*
+ * pharaoh.c — client of the Pharaoh Network: a list of Obelisk nodes reached over the binary
+ * protocol with blocking sockets and per-operation deadlines.
+ *
+ * IDs: any node will do (node ids keep IDs from different nodes apart), so requests go
+ * round-robin and a node that fails (refused, reset, timed out, malformed answer) is marked
+ * down for OBL_DOWN_MS and the request moves on to the next node. Errors a node answers
+ * deliberately (bad count, overflow, server I/O error) are returned, not retried elsewhere.
+ * Sequences: a sequence is one counter on one node, chosen by rendezvous hashing of the name
+ * over the node list, so there is no failover for them (another node's counter of the same name
+ * is a different sequence).
+ *
+ * Thread model: one thread at a time per client handle.
+ */
+#include "pyralog/obelisk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "obelisk/proto.h"
+#include "pyralog/pyralog.h"
+
+#define OBL_DOWN_MS 500
+#define OBL_MAX_NODES 64
+
+struct pnode {
+    char host[256];
+    int port;  /* JSON-RPC */
+    int bport; /* binary protocol */
+    int fd;
+    int64_t down_until;
+};
+
+struct plg_pharaoh {
+    struct pnode *nodes;
+    size_t n;
+    size_t rr;
+    int timeout_ms;
+    uint32_t req_id;
+    struct buf out;
+    struct buf in;
+    char errmsg[640];
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int parse_port(const char *s, size_t len, int *out)
+{
+    if (len == 0 || len > 5)
+        return PLG_EINVAL;
+    int v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return PLG_EINVAL;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < 1 || v > 65535)
+        return PLG_EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* Parses "H:P" or "H:P/B" (H may be [v6]). */
+static int parse_node(const char *s, size_t len, struct pnode *nd)
+{
+    const char *slash = memchr(s, '/', len);
+    size_t hp_len = slash ? (size_t)(slash - s) : len;
+    const char *colon = NULL;
+    for (size_t i = hp_len; i-- > 0;)
+        if (s[i] == ':') {
+            colon = s + i;
+            break;
+        }
+    if (!colon || colon == s)
+        return PLG_EINVAL;
+    size_t hlen = (size_t)(colon - s);
+    const char *h = s;
+    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= sizeof nd->host)
+        return PLG_EINVAL;
+    memcpy(nd->host, h, hlen);
+    nd->host[hlen] = 0;
+    if (parse_port(colon + 1, hp_len - (size_t)(colon - s) - 1, &nd->port))
+        return PLG_EINVAL;
+    if (slash) {
+        if (parse_port(slash + 1, len - hp_len - 1, &nd->bport))
+            return PLG_EINVAL;
+    } else {
+        if (nd->port == 65535)
+            return PLG_EINVAL;
+        nd->bport = nd->port + 1;
+    }
+    nd->fd = -1;
+    return 0;
+}
+
+int plg_pharaoh_open(const char *nodes, int timeout_ms, plg_pharaoh_t **out)
+{
+    *out = NULL;
+    if (!nodes || !*nodes)
+        return PLG_EINVAL;
+    struct plg_pharaoh *p = calloc(1, sizeof *p);
+    if (!p)
+        return PLG_ENOMEM;
+    p->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+    p->nodes = calloc(OBL_MAX_NODES, sizeof *p->nodes);
+    if (!p->nodes) {
+        free(p);
+        return PLG_ENOMEM;
+    }
+    buf_init(&p->out);
+    buf_init(&p->in);
+    const char *s = nodes;
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (p->n == OBL_MAX_NODES || parse_node(s, len, &p->nodes[p->n])) {
+            plg_pharaoh_close(p);
+            return PLG_EINVAL;
+        }
+        p->n++;
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    p->rr = (size_t)getpid() % p->n; /* different processes start on different nodes */
+    *out = p;
+    return 0;
+}
+
+void plg_pharaoh_close(plg_pharaoh_t *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->nodes[i].fd >= 0)
+            close(p->nodes[i].fd);
+    free(p->nodes);
+    buf_free(&p->out);
+    buf_free(&p->in);
+    free(p);
+}
+
+const char *plg_pharaoh_errmsg(const plg_pharaoh_t *p)
+{
+    return p->errmsg;
+}
+
+static void node_fail(struct pnode *nd)
+{
+    if (nd->fd >= 0)
+        close(nd->fd);
+    nd->fd = -1;
+    nd->down_until = mono_ms() + OBL_DOWN_MS;
+}
+
+static int wait_fd(int fd, short ev, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0)
+            return PLG_ETIMEDOUT;
+        struct pollfd pfd = {fd, ev, 0};
+        int r = poll(&pfd, 1, (int)left);
+        if (r > 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+static int node_connect(struct pnode *nd, int64_t deadline)
+{
+    char port[8];
+    snprintf(port, sizeof port, "%d", nd->bport);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+    if (getaddrinfo(nd->host, port, &hints, &ai))
+        return -EHOSTUNREACH;
+    int rc = -ECONNREFUSED;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        if (connect(fd, a->ai_addr, a->ai_addrlen) && errno != EINPROGRESS) {
+            rc = -errno;
+            close(fd);
+            continue;
+        }
+        rc = wait_fd(fd, POLLOUT, deadline);
+        int err = 0;
+        socklen_t el = sizeof err;
+        if (!rc && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err)
+            rc = -err;
+        if (rc) {
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        nd->fd = fd;
+        break;
+    }
+    freeaddrinfo(ai);
+    return rc;
+}
+
+/* Sends p->out to the node and reads one response frame into *resp (body inside p->in). */
+static int round_trip(struct plg_pharaoh *p, struct pnode *nd, struct obl_resp *resp)
+{
+    int64_t deadline = mono_ms() + p->timeout_ms;
+    int rc = 0;
+    if (nd->fd < 0 && (rc = node_connect(nd, deadline)))
+        return rc;
+    size_t off = 0;
+    while (off < p->out.len) {
+        ssize_t w = send(nd->fd, p->out.data + off, p->out.len - off, MSG_NOSIGNAL);
+        if (w > 0) {
+            off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -errno;
+        if ((rc = wait_fd(nd->fd, POLLOUT, deadline)))
+            return rc;
+    }
+    buf_reset(&p->in);
+    for (;;) {
+        const uint8_t *body;
+        size_t blen, used;
+        rc = obl_frame(p->in.data, p->in.len, OBL_MAX_RESP, &body, &blen, &used);
+        if (rc == 0) {
+            rc = obl_resp_decode(body, blen, resp);
+            if (rc || resp->req_id != p->req_id || used != p->in.len)
+                return PLG_ECORRUPT;
+            return 0;
+        }
+        if (rc != PLG_ETRUNC)
+            return rc;
+        uint8_t *dst = buf_reserve(&p->in, 4096);
+        if (!dst)
+            return PLG_ENOMEM;
+        ssize_t r = recv(nd->fd, dst, 4096, 0);
+        if (r > 0) {
+            p->in.len += (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            return -ECONNRESET;
+        if (errno != EAGAIN && errno != EINTR)
+            return -errno;
+        if ((rc = wait_fd(nd->fd, POLLIN, deadline)))
+            return rc;
+    }
+}
+
+static int status_rc(uint8_t st)
+{
+    switch (st) {
+    case OBL_ST_BAD_COUNT:
+        return PLG_ERANGE;
+    case OBL_ST_BAD_NAME:
+    case OBL_ST_BAD_REQUEST:
+        return PLG_EINVAL;
+    case OBL_ST_UNKNOWN_OP:
+        return PLG_EUNSUPP;
+    case OBL_ST_OVERFLOW:
+        return PLG_EOVERFLOW;
+    default:
+        return -EIO;
+    }
+}
+
+/* One request (already in p->out with id p->req_id) to node i. Transport failures mark the node
+ * down and return a negative code with *transport = 1. */
+static int node_call(struct plg_pharaoh *p, size_t i, struct obl_resp *resp, int *transport)
+{
+    struct pnode *nd = &p->nodes[i];
+    *transport = 0;
+    int rc = round_trip(p, nd, resp);
+    if (rc) {
+        *transport = 1;
+        snprintf(p->errmsg, sizeof p->errmsg, "obelisk node %s:%d (binary %d): %s", nd->host,
+                 nd->port, nd->bport, plg_strerror(rc));
+        node_fail(nd);
+        return rc;
+    }
+    if (resp->status != OBL_ST_OK) {
+        snprintf(p->errmsg, sizeof p->errmsg, "obelisk node %s:%d: %s", nd->host, nd->port,
+                 resp->message);
+        return status_rc(resp->status);
+    }
+    return 0;
+}
+
+int plg_pharaoh_ids(plg_pharaoh_t *p, uint64_t *ids, size_t n)
+{
+    p->errmsg[0] = 0;
+    size_t done = 0;
+    while (done < n) {
+        uint32_t want = (uint32_t)(n - done < OBL_MAX_IDS ? n - done : OBL_MAX_IDS);
+        buf_reset(&p->out);
+        obl_req_ids_encode(&p->out, ++p->req_id, want);
+        if (p->out.oom)
+            return PLG_ENOMEM;
+        int rc = -ECONNREFUSED;
+        size_t start = p->rr++ % p->n;
+        int64_t now = mono_ms();
+        /* Two passes: first skip nodes marked down, then try them too. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t k = 0; k < p->n; k++) {
+                size_t i = (start + k) % p->n;
+                if ((p->nodes[i].down_until > now) != pass)
+                    continue;
+                struct obl_resp resp;
+                int transport;
+                rc = node_call(p, i, &resp, &transport);
+                if (transport || rc == -EIO)
+                    continue; /* unreachable, or failing on its side: try the next node */
+                if (rc)
+                    return rc;
+                if (resp.op != OBL_OP_IDS || resp.count != want)
+                    return PLG_ECORRUPT;
+                for (size_t r = 0; r < resp.nruns; r++) {
+                    struct obl_run run = obl_resp_run(&resp, r);
+                    for (uint32_t j = 0; j < run.len; j++)
+                        ids[done++] = run.first + j;
+                }
+                goto next_batch;
+            }
+        }
+        return rc;
+    next_batch:;
+    }
+    return 0;
+}
+
+/* FNV-1a over the node address and the name, then a final mix: rendezvous hashing. */
+static uint64_t rv_hash(const struct pnode *nd, const char *name)
+{
+    char key[300];
+    snprintf(key, sizeof key, "%s:%d/%s", nd->host, nd->port, name);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *c = key; *c; c++)
+        h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+int plg_pharaoh_seq(plg_pharaoh_t *p, const char *name, uint64_t n, uint64_t *first)
+{
+    p->errmsg[0] = 0;
+    if (plg_obelisk_name_check(name))
+        return PLG_EINVAL;
+    if (n == 0 || n > OBL_MAX_SEQ_COUNT)
+        return PLG_ERANGE;
+    size_t best = 0;
+    uint64_t best_h = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        uint64_t h = rv_hash(&p->nodes[i], name);
+        if (i == 0 || h > best_h) {
+            best = i;
+            best_h = h;
+        }
+    }
+    buf_reset(&p->out);
+    obl_req_seq_encode(&p->out, ++p->req_id, name, n);
+    if (p->out.oom)
+        return PLG_ENOMEM;
+    struct obl_resp resp;
+    int transport;
+    int rc = node_call(p, best, &resp, &transport);
+    if (rc)
+        return rc;
+    if (resp.op != OBL_OP_SEQ || resp.seq_count != n)
+        return PLG_ECORRUPT;
+    *first = resp.seq_first;
+    return 0;
+}

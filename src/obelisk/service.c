@@ -1,0 +1,213 @@
+/* service.c — the Obelisk service core: Scarab generator + named sequences, and the binary
+ * request handler (see service.h). */
+#include "obelisk/service.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/log.h"
+#include "pyralog/pyralog.h"
+
+struct seq_slot {
+    char name[PLG_OBELISK_NAME_MAX + 1];
+    plg_obelisk_t *ctr;
+};
+
+struct obl_service {
+    plg_scarab_t *gen;
+    char *dir; /* <data>/obelisk */
+    uint64_t lease;
+    struct seq_slot *seqs;
+    size_t nseqs, cap;
+    char *binary_addr;
+};
+
+static int mkdir_p1(const char *path)
+{
+    if (mkdir(path, 0755) && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int obl_service_open(const struct obl_service_opts *o, struct obl_service **out)
+{
+    *out = NULL;
+    struct obl_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return PLG_ENOMEM;
+    size_t len = strlen(o->data_dir) + 16;
+    s->dir = malloc(len);
+    if (!s->dir) {
+        free(s);
+        return PLG_ENOMEM;
+    }
+    snprintf(s->dir, len, "%s/obelisk", o->data_dir);
+    s->lease = o->seq_lease ? o->seq_lease : OBL_DEFAULT_SEQ_LEASE;
+    int rc = mkdir_p1(o->data_dir);
+    if (!rc)
+        rc = mkdir_p1(s->dir);
+    struct plg_scarab_opts so = {.node_id = o->node_id, .clock = o->clock};
+    if (!rc)
+        rc = plg_scarab_open(s->dir, &so, &s->gen);
+    if (rc) {
+        obl_service_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void obl_service_close(struct obl_service *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nseqs; i++)
+        plg_obelisk_close(s->seqs[i].ctr);
+    free(s->seqs);
+    plg_scarab_close(s->gen);
+    free(s->binary_addr);
+    free(s->dir);
+    free(s);
+}
+
+unsigned obl_service_node(const struct obl_service *s)
+{
+    return plg_scarab_node(s->gen);
+}
+
+plg_scarab_t *obl_service_scarab(struct obl_service *s)
+{
+    return s->gen;
+}
+
+const char *obl_service_binary_addr(const struct obl_service *s)
+{
+    return s->binary_addr;
+}
+
+int obl_service_set_binary_addr(struct obl_service *s, const char *addr)
+{
+    char *dup = addr ? strdup(addr) : NULL;
+    if (addr && !dup)
+        return PLG_ENOMEM;
+    free(s->binary_addr);
+    s->binary_addr = dup;
+    return 0;
+}
+
+static int seq_lookup(struct obl_service *s, const char *name, plg_obelisk_t **out)
+{
+    for (size_t i = 0; i < s->nseqs; i++)
+        if (!strcmp(s->seqs[i].name, name)) {
+            *out = s->seqs[i].ctr;
+            return 0;
+        }
+    if (s->nseqs == OBL_MAX_OPEN_SEQS)
+        return PLG_ETOOBIG;
+    if (s->nseqs == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct seq_slot *n = realloc(s->seqs, cap * sizeof *n);
+        if (!n)
+            return PLG_ENOMEM;
+        s->seqs = n;
+        s->cap = cap;
+    }
+    struct plg_obelisk_opts co = {.lease = s->lease};
+    plg_obelisk_t *c;
+    int rc = plg_obelisk_open(s->dir, name, &co, &c);
+    if (rc)
+        return rc;
+    struct seq_slot *slot = &s->seqs[s->nseqs++];
+    snprintf(slot->name, sizeof slot->name, "%s", name);
+    slot->ctr = c;
+    *out = c;
+    return 0;
+}
+
+int obl_service_seq(struct obl_service *s, const char *name, uint64_t n, uint64_t *first)
+{
+    if (plg_obelisk_name_check(name))
+        return PLG_EINVAL;
+    if (n == 0 || n > OBL_MAX_SEQ_COUNT)
+        return PLG_ERANGE;
+    plg_obelisk_t *c;
+    int rc = seq_lookup(s, name, &c);
+    if (!rc)
+        rc = plg_obelisk_next(c, n, first);
+    if (rc && rc != PLG_EOVERFLOW)
+        PLG_WARN("obelisk", "msg=\"sequence failed\" name=%s count=%llu err=\"%s\"", name,
+                 (unsigned long long)n, plg_strerror(rc));
+    return rc;
+}
+
+static void handle_ids(struct obl_service *s, const struct obl_req *rq, struct buf *out)
+{
+    size_t start = out->len;
+    size_t f = obl_resp_begin(out, OBL_OP_IDS, rq->req_id, OBL_ST_OK);
+    buf_be32(out, (uint32_t)rq->count);
+    size_t nruns_at = out->len;
+    buf_be16(out, 0);
+    uint16_t nruns = 0;
+    size_t done = 0;
+    while (done < rq->count) {
+        uint64_t first;
+        size_t got;
+        int rc = plg_scarab_next_run(s->gen, rq->count - done, &first, &got);
+        if (rc || nruns == OBL_MAX_RUNS) {
+            out->len = start;
+            char msg[160];
+            snprintf(msg, sizeof msg, "could not issue IDs: %s",
+                     rc ? plg_strerror(rc) : "too many runs");
+            obl_resp_error_encode(out, OBL_OP_IDS, rq->req_id, obl_status_from_rc(rc), msg);
+            return;
+        }
+        buf_be64(out, first);
+        buf_be32(out, (uint32_t)got);
+        nruns++;
+        done += got;
+    }
+    if (!out->oom)
+        be16_put(out->data + nruns_at, nruns);
+    obl_resp_end(out, f);
+}
+
+void obl_service_handle(struct obl_service *s, const uint8_t *body, size_t len, struct buf *out)
+{
+    struct obl_req rq;
+    uint8_t st;
+    const char *msg;
+    if (obl_req_decode(body, len, &rq, &st, &msg)) {
+        obl_resp_error_encode(out, rq.op, rq.req_id, st, msg);
+        return;
+    }
+    switch (rq.op) {
+    case OBL_OP_IDS:
+        handle_ids(s, &rq, out);
+        break;
+    case OBL_OP_SEQ: {
+        uint64_t first;
+        int rc = obl_service_seq(s, rq.name, rq.count, &first);
+        if (rc) {
+            char m[200];
+            snprintf(m, sizeof m, "sequence %s: %s", rq.name, plg_strerror(rc));
+            obl_resp_error_encode(out, OBL_OP_SEQ, rq.req_id, obl_status_from_rc(rc), m);
+            break;
+        }
+        size_t f = obl_resp_begin(out, OBL_OP_SEQ, rq.req_id, OBL_ST_OK);
+        buf_be64(out, first);
+        buf_be64(out, rq.count);
+        obl_resp_end(out, f);
+        break;
+    }
+    default: { /* OBL_OP_INFO */
+        size_t f = obl_resp_begin(out, OBL_OP_INFO, rq.req_id, OBL_ST_OK);
+        buf_u8(out, OBL_PROTO_VERSION);
+        buf_be16(out, (uint16_t)obl_service_node(s));
+        obl_resp_end(out, f);
+        break;
+    }
+    }
+}

@@ -1,0 +1,859 @@
+/*
+ * log.c — the partition log (include/pyralog/log.h): open and recovery, append, read, time
+ * lookup, durability (fsync policies and the flusher thread), roll, retention, delete-records
+ * and truncation. Compaction lives in compact.c, configuration in log_config.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage/log_internal.h"
+
+#define START_FILE "log-start-offset"
+
+static int64_t real_clock(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t log_now(struct plg_log *log)
+{
+    return log->clock_ms(log->clock_ctx);
+}
+
+void log_event(struct plg_log *log, enum plg_segment_event kind, int64_t base, int64_t arg)
+{
+    if (log->has_hooks && log->hooks.on_segment_event)
+        log->hooks.on_segment_event(log->hooks.ctx, kind, base, arg);
+}
+
+/* ---- durability ---- */
+
+/* Advances the durable offset (never backwards) and reports it, under mu so reports are ordered.
+ * The callback must not call into the log. */
+static void durable_advance(struct plg_log *log, int64_t to, uint64_t gen)
+{
+    pthread_mutex_lock(&log->mu);
+    if (gen == log->f_gen && to > atomic_load(&log->durable)) {
+        atomic_store(&log->durable, to);
+        if (log->on_durable)
+            log->on_durable(log->durable_ctx, to);
+    }
+    pthread_mutex_unlock(&log->mu);
+}
+
+/* One group commit: syncs sealed-but-dirty segments, the directory, then the active segment,
+ * and advances the durable offset to what was written when it started. Any thread. */
+static int flush_once(struct plg_log *log)
+{
+    pthread_mutex_lock(&log->sync_mu);
+    pthread_mutex_lock(&log->mu);
+    struct segment **dirty = log->f_dirty;
+    size_t ndirty = log->f_ndirty;
+    log->f_dirty = NULL;
+    log->f_ndirty = log->f_dcap = 0;
+    struct segment *act = log->f_active;
+    if (act)
+        segment_ref(act);
+    int64_t target = log->f_written;
+    uint64_t gen = log->f_gen;
+    pthread_mutex_unlock(&log->mu);
+
+    int rc = 0;
+    for (size_t i = 0; i < ndirty; i++) {
+        if (rc == 0 && !dirty[i]->removed)
+            rc = segment_sync(dirty[i]);
+        segment_unref(dirty[i]);
+    }
+    free(dirty);
+    if (rc == 0 && ndirty > 0)
+        rc = log->store.ops->sync_dir(&log->store);
+    if (rc == 0 && act)
+        rc = log->store.ops->sync(&log->store, act->fd);
+    segment_unref(act);
+    pthread_mutex_unlock(&log->sync_mu);
+    if (rc == 0)
+        durable_advance(log, target, gen);
+    return rc;
+}
+
+static void *flusher_main(void *arg)
+{
+    struct plg_log *log = arg;
+    pthread_mutex_lock(&log->mu);
+    while (!log->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (log->cfg.fsync_interval_ms % 1000) * 1000000;
+        ts.tv_sec += (time_t)(log->cfg.fsync_interval_ms / 1000) + (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&log->cv, &log->mu, &ts);
+        if (log->stop)
+            break;
+        bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0;
+        pthread_mutex_unlock(&log->mu);
+        int rc = work ? flush_once(log) : 0;
+        pthread_mutex_lock(&log->mu);
+        if (rc && !log->f_err)
+            log->f_err = rc;
+    }
+    pthread_mutex_unlock(&log->mu);
+    return NULL;
+}
+
+static int flusher_start(struct plg_log *log)
+{
+    if (log->cfg.fsync_policy != PLG_FSYNC_INTERVAL || log->store.memory || log->thr_running)
+        return 0;
+    log->stop = false;
+    int rc = pthread_create(&log->thr, NULL, flusher_main, log);
+    if (rc)
+        return -rc;
+    log->thr_running = true;
+    return 0;
+}
+
+static void flusher_stop(struct plg_log *log)
+{
+    if (!log->thr_running)
+        return;
+    pthread_mutex_lock(&log->mu);
+    log->stop = true;
+    pthread_cond_signal(&log->cv);
+    pthread_mutex_unlock(&log->mu);
+    pthread_join(log->thr, NULL);
+    log->thr_running = false;
+}
+
+/* Owner thread: publishes the active segment and written end to the flusher. */
+static void publish(struct plg_log *log, struct segment *sealed)
+{
+    pthread_mutex_lock(&log->mu);
+    if (sealed) {
+        if (log->f_ndirty == log->f_dcap) {
+            size_t ncap = log->f_dcap ? log->f_dcap * 2 : 8;
+            struct segment **n = realloc(log->f_dirty, ncap * sizeof *n);
+            if (n) {
+                log->f_dirty = n;
+                log->f_dcap = ncap;
+            }
+        }
+        if (log->f_ndirty < log->f_dcap) {
+            segment_ref(sealed);
+            log->f_dirty[log->f_ndirty++] = sealed;
+        }
+    }
+    struct segment *act = log_active(log);
+    if (log->f_active != act) {
+        struct segment *old = log->f_active;
+        segment_ref(act);
+        log->f_active = act;
+        segment_unref(old);
+    }
+    log->f_written = log->end_offset;
+    pthread_mutex_unlock(&log->mu);
+}
+
+int plg_log_flush(plg_log_t *log)
+{
+    pthread_mutex_lock(&log->mu);
+    int err = log->f_err;
+    pthread_mutex_unlock(&log->mu);
+    if (err)
+        return err;
+    return flush_once(log);
+}
+
+int64_t plg_log_durable_offset(const plg_log_t *log)
+{
+    return atomic_load(&((plg_log_t *)log)->durable);
+}
+
+/* ---- segment list ---- */
+
+static int segs_push(struct plg_log *log, struct segment *s)
+{
+    if (log->nsegs == log->cap) {
+        size_t ncap = log->cap ? log->cap * 2 : 16;
+        struct segment **n = realloc(log->segs, ncap * sizeof *n);
+        if (!n)
+            return PLG_ENOMEM;
+        log->segs = n;
+        log->cap = ncap;
+    }
+    log->segs[log->nsegs++] = s;
+    return 0;
+}
+
+/* Removes segs[i] from the list and its files from the store. */
+static void segs_delete(struct plg_log *log, size_t i)
+{
+    struct segment *s = log->segs[i];
+    segment_remove_files(s);
+    memmove(log->segs + i, log->segs + i + 1, (log->nsegs - i - 1) * sizeof *log->segs);
+    log->nsegs--;
+    log_event(log, PLG_SEG_DELETED, s->base, s->next_offset);
+    segment_unref(s);
+}
+
+/* Index of the segment that may hold offset: the last with base <= offset (0 if none). */
+static size_t segs_find(const struct plg_log *log, int64_t offset)
+{
+    size_t lo = 0, hi = log->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->base <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? lo - 1 : 0;
+}
+
+/*
+ * Starts a new active segment at `base` (the end offset, or beyond it for a gap). A sealed
+ * predecessor is queued for the flusher; an empty one is replaced (its files removed).
+ */
+static int roll_to(struct plg_log *log, int64_t base)
+{
+    struct segment *old = log_active(log);
+    bool drop = old->size == 0;
+    int rc = drop ? 0 : segment_seal(old);
+    if (rc)
+        return rc;
+    struct segment *s;
+    rc = segment_create(&log->store, base, log->cfg.segment_index_bytes,
+                        log->cfg.index_interval_bytes, log_now(log), &s);
+    if (rc == 0 && (rc = segs_push(log, s)) != 0)
+        segment_unref(s);
+    if (rc) {
+        if (!drop)
+            segment_activate(old, log->cfg.segment_index_bytes);
+        return rc;
+    }
+    if (drop) {
+        segs_delete(log, log->nsegs - 2);
+    } else {
+        log_event(log, PLG_SEG_SEALED, old->base, old->next_offset);
+    }
+    log_event(log, PLG_SEG_CREATED, s->base, s->base);
+    publish(log, drop ? NULL : old);
+    if (log->cfg.fsync_policy == PLG_FSYNC_ALWAYS)
+        return flush_once(log);
+    return 0;
+}
+
+static int roll(struct plg_log *log)
+{
+    return roll_to(log, log->end_offset);
+}
+
+int plg_log_roll(plg_log_t *log)
+{
+    if (log_active(log)->size == 0)
+        return 0;
+    return roll(log);
+}
+
+/* ---- persistence of a moved log start offset ---- */
+
+static int save_start(struct plg_log *log)
+{
+    if (log->store.memory)
+        return 0;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%" PRId64 "\n", log->start_offset);
+    int fd;
+    int rc = log->store.ops->open(&log->store, START_FILE ".tmp", true, &fd);
+    if (rc)
+        return rc;
+    if (ftruncate(fd, 0) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = store_pwrite_all(fd, text, (size_t)n, 0);
+    if (rc == 0)
+        rc = log->store.ops->sync(&log->store, fd);
+    close(fd);
+    if (rc == 0)
+        rc = log->store.ops->rename(&log->store, START_FILE ".tmp", START_FILE);
+    if (rc == 0)
+        rc = log->store.ops->sync_dir(&log->store);
+    return rc;
+}
+
+static void load_start(struct plg_log *log)
+{
+    int fd;
+    if (log->store.memory || log->store.ops->open(&log->store, START_FILE, false, &fd))
+        return;
+    char text[32] = {0};
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    if (n <= 0)
+        return;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*end == '\n' && v > log->start_offset && v <= log->end_offset)
+        log->start_offset = v;
+}
+
+/* ---- open / recovery ---- */
+
+struct name_list {
+    int64_t *bases;
+    size_t n, cap;
+    struct store *store;
+};
+
+static void collect(void *ctx, const char *name)
+{
+    struct name_list *l = ctx;
+    int64_t base;
+    size_t len = strlen(name);
+    if ((len > 8 && strcmp(name + len - 8, ".cleaned") == 0) ||
+        (len > 4 && strcmp(name + len - 4, ".tmp") == 0)) {
+        l->store->ops->remove(l->store, name); /* leftovers of an interrupted rewrite */
+        return;
+    }
+    if (seg_parse_name(name, &base))
+        return;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        int64_t *nb = realloc(l->bases, ncap * sizeof *nb);
+        if (!nb)
+            return;
+        l->bases = nb;
+        l->cap = ncap;
+    }
+    l->bases[l->n++] = base;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Removes files of segments that come after a corrupt point. */
+static void drop_bases(struct plg_log *log, const int64_t *bases, size_t n,
+                       struct plg_log_recovery *rec)
+{
+    static const char *const exts[] = {"log", "index", "timeindex"};
+    for (size_t i = 0; i < n; i++) {
+        for (int e = 0; e < 3; e++) {
+            char name[SEG_NAME_MAX];
+            seg_name(name, bases[i], exts[e]);
+            log->store.ops->remove(&log->store, name);
+        }
+        rec->segments_removed++;
+    }
+}
+
+static void note_cut(struct plg_log_recovery *rec, struct segment *s, int64_t fsize, int64_t cut,
+                     int reason)
+{
+    rec->truncated_bytes += fsize - cut;
+    rec->truncated_at = s->next_offset;
+    rec->truncated_position = cut;
+    rec->truncate_reason = reason;
+}
+
+static int recover(struct plg_log *log, struct plg_log_recovery *rec)
+{
+    struct name_list l = {.store = &log->store};
+    int rc = log->store.ops->list(&log->store, collect, &l);
+    if (rc) {
+        free(l.bases);
+        return rc;
+    }
+    if (l.n > 1)
+        qsort(l.bases, l.n, sizeof *l.bases, cmp_i64);
+    rec->segments = (int32_t)l.n;
+    int64_t now = log_now(log);
+    int32_t ib = log->cfg.segment_index_bytes, ii = log->cfg.index_interval_bytes;
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        struct segment *s;
+        rc = segment_load(&log->store, l.bases[i], ii, now, &s);
+        if (rc)
+            break;
+        if (log->nsegs > 0 && s->base < log_active(log)->next_offset) {
+            /* Overlaps its predecessor: not a segment this log wrote. Drop it and the rest. */
+            segment_unref(s);
+            drop_bases(log, l.bases + i, l.n - i, rec);
+            rec->truncate_reason = PLG_ECORRUPT;
+            break;
+        }
+        if ((rc = segs_push(log, s)) != 0) {
+            segment_unref(s);
+            break;
+        }
+        int64_t cut, fsize;
+        int reason;
+        fsize = lseek(s->fd, 0, SEEK_END);
+        if (i + 1 < l.n) {
+            bool rebuilt;
+            rc = segment_recover_sealed(s, ib, &rebuilt, &cut, &reason);
+            if (rc)
+                break;
+            rec->indexes_rebuilt += rebuilt;
+            if (reason) {
+                /* Corruption inside a sealed segment: nothing after it may be served. */
+                rc = segment_truncate(s, cut, ib);
+                note_cut(rec, s, fsize, cut, reason);
+                drop_bases(log, l.bases + i + 1, l.n - i - 1, rec);
+                break;
+            }
+        } else {
+            rc = segment_recover_active(s, ib, &cut, &reason);
+            if (rc == 0 && reason)
+                note_cut(rec, s, fsize, cut, reason);
+        }
+    }
+    free(l.bases);
+    return rc;
+}
+
+int plg_log_open(const char *dir, const struct plg_log_options *opts, plg_log_t **out,
+                 struct plg_log_recovery *rec)
+{
+    struct plg_log_options defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    struct plg_log_recovery scratch_rec;
+    if (!rec)
+        rec = &scratch_rec;
+    memset(rec, 0, sizeof *rec);
+    rec->truncated_at = -1;
+    if (!opts->memory_only && !dir)
+        return PLG_EINVAL;
+    struct plg_log *log = calloc(1, sizeof *log);
+    if (!log)
+        return PLG_ENOMEM;
+    if (opts->config)
+        log->cfg = *opts->config;
+    else
+        plg_log_config_init(&log->cfg);
+    log->on_durable = opts->on_durable;
+    log->durable_ctx = opts->durable_ctx;
+    log->clock_ms = opts->clock_ms ? opts->clock_ms : real_clock;
+    log->clock_ctx = opts->clock_ctx;
+    pthread_mutex_init(&log->mu, NULL);
+    pthread_mutex_init(&log->sync_mu, NULL);
+    pthread_cond_init(&log->cv, NULL);
+    int rc = 0;
+    if (opts->memory_only)
+        store_open_memory(&log->store);
+    else
+        rc = store_open_disk(&log->store, dir, opts->create);
+    if (rc) {
+        log->store.dirfd = -1;
+        plg_log_close(log);
+        return rc;
+    }
+    rc = recover(log, rec);
+    if (rc == 0 && log->nsegs == 0) {
+        struct segment *s;
+        rc = segment_create(&log->store, 0, log->cfg.segment_index_bytes,
+                            log->cfg.index_interval_bytes, log_now(log), &s);
+        if (rc == 0 && (rc = segs_push(log, s)) != 0)
+            segment_unref(s);
+        if (rc == 0)
+            rc = log->store.ops->sync_dir(&log->store);
+    }
+    if (rc) {
+        plg_log_close(log);
+        return rc;
+    }
+    log->end_offset = log_active(log)->next_offset;
+    log->start_offset = log->segs[0]->base;
+    load_start(log);
+    publish(log, NULL);
+    /* What recovery kept is made durable now, so the durable offset starts at the end. */
+    rc = flush_once(log);
+    if (rc == 0)
+        rc = flusher_start(log);
+    if (rc) {
+        plg_log_close(log);
+        return rc;
+    }
+    *out = log;
+    return 0;
+}
+
+int plg_log_close(plg_log_t *log)
+{
+    if (!log)
+        return 0;
+    flusher_stop(log);
+    int rc = 0;
+    if (log->nsegs > 0 && log->store.ops)
+        rc = flush_once(log);
+    pthread_mutex_lock(&log->mu);
+    for (size_t i = 0; i < log->f_ndirty; i++)
+        segment_unref(log->f_dirty[i]);
+    free(log->f_dirty);
+    segment_unref(log->f_active);
+    pthread_mutex_unlock(&log->mu);
+    for (size_t i = 0; i < log->nsegs; i++)
+        segment_unref(log->segs[i]);
+    free(log->segs);
+    store_close(&log->store);
+    pthread_mutex_destroy(&log->mu);
+    pthread_mutex_destroy(&log->sync_mu);
+    pthread_cond_destroy(&log->cv);
+    free(log);
+    return rc;
+}
+
+void plg_log_set_hooks(plg_log_t *log, const struct plg_log_hooks *hooks)
+{
+    if (hooks) {
+        log->hooks = *hooks;
+        log->has_hooks = true;
+    } else {
+        memset(&log->hooks, 0, sizeof log->hooks);
+        log->has_hooks = false;
+    }
+}
+
+const struct plg_log_config *plg_log_config(const plg_log_t *log)
+{
+    return &log->cfg;
+}
+
+int plg_log_reconfigure(plg_log_t *log, const struct plg_log_config *cfg)
+{
+    bool restart = cfg->fsync_policy != log->cfg.fsync_policy ||
+                   cfg->fsync_interval_ms != log->cfg.fsync_interval_ms;
+    if (restart)
+        flusher_stop(log);
+    log->cfg = *cfg;
+    log_active(log)->index_interval = cfg->index_interval_bytes;
+    if (restart) {
+        int rc = flush_once(log);
+        if (rc)
+            return rc;
+        return flusher_start(log);
+    }
+    return 0;
+}
+
+/* ---- append ---- */
+
+static int check_batch(struct plg_log *log, const uint8_t *p, size_t len, struct batch *b)
+{
+    int rc = batch_validate(p, len, b);
+    if (rc)
+        return rc;
+    if (b->size != len)
+        return PLG_EINVAL; /* one whole batch per call */
+    if (len > (size_t)log->cfg.max_message_bytes)
+        return PLG_ETOOBIG;
+    pthread_mutex_lock(&log->mu);
+    rc = log->f_err;
+    pthread_mutex_unlock(&log->mu);
+    return rc;
+}
+
+/* Rolls first when the active segment cannot or should not take this batch, or when the batch
+ * starts beyond its end (append_at with a gap: segments hold contiguous offsets). */
+static int maybe_roll(struct plg_log *log, const struct batch *b, int64_t base, int64_t now)
+{
+    struct segment *s = log_active(log);
+    if (base != s->next_offset)
+        return roll_to(log, base);
+    if (s->size == 0)
+        return 0; /* an empty segment takes any batch at its base */
+    bool full = s->size + (int64_t)b->size > log->cfg.segment_bytes;
+    bool old = now - s->created_ms > log->cfg.segment_ms;
+    bool wide = base + b->last_offset_delta - s->base > (int64_t)UINT32_MAX;
+    if (full || old || wide || segment_index_full(s))
+        return roll_to(log, base);
+    return 0;
+}
+
+static int finish_append(struct plg_log *log, const uint8_t *p, const struct batch *b)
+{
+    int rc = segment_append(log_active(log), p, b);
+    if (rc)
+        return rc;
+    log->end_offset = batch_last_offset(b) + 1;
+    publish(log, NULL);
+    if (log->has_hooks && log->hooks.on_append)
+        log->hooks.on_append(log->hooks.ctx, b->base_offset, p, b->size);
+    if (log->cfg.fsync_policy == PLG_FSYNC_ALWAYS || log->store.memory)
+        return flush_once(log);
+    return 0;
+}
+
+int plg_log_append(plg_log_t *log, uint8_t *p, size_t len, struct plg_append_info *info)
+{
+    struct batch b;
+    int rc = check_batch(log, p, len, &b);
+    if (rc)
+        return rc;
+    int64_t base = log->end_offset;
+    if (base > INT64_MAX - 1 - b.last_offset_delta)
+        return PLG_EOVERFLOW;
+    int64_t now = log_now(log);
+    rc = maybe_roll(log, &b, base, now);
+    if (rc)
+        return rc;
+    batch_set_base_offset(p, base);
+    b.base_offset = base;
+    int64_t lat = -1;
+    if (log->cfg.timestamp_type == PLG_TS_LOG_APPEND_TIME) {
+        rc = batch_set_log_append_time(p, len, now);
+        if (rc)
+            return rc;
+        b.max_timestamp = now;
+        b.attributes |= BATCH_ATTR_LOG_APPEND_TIME;
+        lat = now;
+    }
+    rc = finish_append(log, p, &b);
+    if (info) {
+        info->base_offset = base;
+        info->last_offset = batch_last_offset(&b);
+        info->log_append_time = lat;
+        info->log_start_offset = log->start_offset;
+    }
+    return rc;
+}
+
+int plg_log_append_at(plg_log_t *log, const uint8_t *p, size_t len)
+{
+    struct batch b;
+    int rc = check_batch(log, p, len, &b);
+    if (rc)
+        return rc;
+    if (b.base_offset < log->end_offset)
+        return PLG_ERANGE;
+    rc = maybe_roll(log, &b, b.base_offset, log_now(log));
+    if (rc)
+        return rc;
+    return finish_append(log, p, &b);
+}
+
+/* ---- read ---- */
+
+int64_t plg_log_start_offset(const plg_log_t *log)
+{
+    return log->start_offset;
+}
+
+int64_t plg_log_end_offset(const plg_log_t *log)
+{
+    return log->end_offset;
+}
+
+int64_t plg_log_size_bytes(const plg_log_t *log)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < log->nsegs; i++)
+        n += log->segs[i]->size;
+    return n;
+}
+
+int32_t plg_log_segment_count(const plg_log_t *log)
+{
+    return (int32_t)log->nsegs;
+}
+
+int plg_log_read(plg_log_t *log, int64_t offset, size_t max_bytes, struct plg_log_slice *out)
+{
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    out->first_offset = out->next_offset = offset;
+    if (offset < log->start_offset || offset > log->end_offset)
+        return PLG_ERANGE;
+    for (size_t i = segs_find(log, offset); i < log->nsegs; i++) {
+        struct segment *s = log->segs[i];
+        if (offset >= s->next_offset)
+            continue;
+        int64_t pos = segment_find(s, offset);
+        if (pos >= s->size)
+            continue;
+        int64_t endp = pos + seg_batch_size(s, pos);
+        int64_t next = seg_batch_last(s, pos) + 1;
+        while (endp < s->size && endp - pos + seg_batch_size(s, endp) <= (int64_t)max_bytes) {
+            next = seg_batch_last(s, endp) + 1;
+            endp += seg_batch_size(s, endp);
+        }
+        segment_ref(s);
+        out->seg_ref = s;
+        out->fd = s->fd;
+        out->pos = pos;
+        out->len = (size_t)(endp - pos);
+        out->data = s->map + pos;
+        out->first_offset = seg_batch_base(s, pos);
+        out->next_offset = next;
+        return 0;
+    }
+    out->next_offset = log->end_offset;
+    return 0;
+}
+
+void plg_log_slice_release(struct plg_log_slice *s)
+{
+    if (s && s->seg_ref) {
+        segment_unref(s->seg_ref);
+        s->seg_ref = NULL;
+    }
+}
+
+int plg_log_read_copy(plg_log_t *log, int64_t offset, size_t max_bytes, uint8_t **out, size_t *len,
+                      int64_t *next_offset)
+{
+    struct buf b;
+    buf_init(&b);
+    int64_t at = offset;
+    int rc = 0;
+    while (at < log->end_offset) {
+        struct plg_log_slice s;
+        size_t room = b.len < max_bytes ? max_bytes - b.len : 0;
+        if (b.len > 0 && room == 0)
+            break;
+        rc = plg_log_read(log, at, room, &s);
+        if (rc || s.len == 0) {
+            plg_log_slice_release(&s);
+            break;
+        }
+        if (b.len > 0 && s.len > room) {
+            plg_log_slice_release(&s);
+            break;
+        }
+        buf_put(&b, s.data, s.len);
+        at = s.next_offset;
+        plg_log_slice_release(&s);
+        if (b.oom) {
+            rc = PLG_ENOMEM;
+            break;
+        }
+    }
+    if (rc) {
+        buf_free(&b);
+        return rc;
+    }
+    *next_offset = at;
+    *out = buf_steal(&b, len);
+    return 0;
+}
+
+/* ---- time lookup ---- */
+
+/* First record with timestamp >= ts in the batch at pos; -1 when none. */
+static int64_t batch_find_time(const struct segment *s, int64_t pos, int64_t ts, struct buf *sc)
+{
+    struct batch b;
+    if (batch_parse(s->map + pos, (size_t)(s->size - pos), &b))
+        return -1;
+    const uint8_t *rp;
+    size_t rl;
+    if (batch_records(&b, sc, 64u << 20, &rp, &rl))
+        return b.max_timestamp >= ts ? b.base_offset : -1;
+    struct batch_iter it;
+    struct batch_record r;
+    batch_iter_init(&it, &b, rp, rl);
+    while (batch_iter_next(&it, &r) == 1) {
+        if (r.timestamp >= ts)
+            return r.offset;
+    }
+    return -1;
+}
+
+int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset)
+{
+    struct buf sc;
+    buf_init(&sc);
+    int rc = PLG_ENOTFOUND;
+    for (size_t i = 0; i < log->nsegs && rc == PLG_ENOTFOUND; i++) {
+        struct segment *s = log->segs[i];
+        if (s->size == 0 || s->max_ts < ts || s->next_offset <= log->start_offset)
+            continue;
+        for (int64_t pos = segment_find_time(s, ts); pos < s->size; pos += seg_batch_size(s, pos)) {
+            int64_t mt = (int64_t)be64_get(s->map + pos + BATCH_OFF_MAX_TIMESTAMP);
+            if (mt < ts || seg_batch_last(s, pos) < log->start_offset)
+                continue;
+            int64_t off = batch_find_time(s, pos, ts, &sc);
+            if (off >= 0) {
+                *offset = off < log->start_offset ? log->start_offset : off;
+                rc = 0;
+                break;
+            }
+        }
+    }
+    buf_free(&sc);
+    return rc;
+}
+
+/* ---- retention, delete records, truncation ---- */
+
+int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted)
+{
+    int32_t n = 0;
+    if (log->cfg.cleanup_policy & PLG_CLEANUP_DELETE) {
+        int64_t now = log_now(log);
+        int64_t total = plg_log_size_bytes(log);
+        while (log->nsegs > 1) {
+            struct segment *s = log->segs[0];
+            bool by_time = log->cfg.retention_ms >= 0 && s->max_ts != INT64_MIN &&
+                           s->max_ts < now - log->cfg.retention_ms;
+            bool by_bytes =
+                log->cfg.retention_bytes >= 0 && total - s->size >= log->cfg.retention_bytes;
+            if (!by_time && !by_bytes)
+                break;
+            total -= s->size;
+            segs_delete(log, 0);
+            n++;
+        }
+    }
+    if (n > 0 && log->segs[0]->base > log->start_offset)
+        log->start_offset = log->segs[0]->base;
+    if (deleted)
+        *deleted = n;
+    return n > 0 ? save_start(log) : 0;
+}
+
+int plg_log_delete_records(plg_log_t *log, int64_t offset)
+{
+    if (offset > log->end_offset || offset < 0)
+        return PLG_ERANGE;
+    if (offset <= log->start_offset)
+        return 0;
+    log->start_offset = offset;
+    while (log->nsegs > 1 && log->segs[1]->base <= offset)
+        segs_delete(log, 0);
+    return save_start(log);
+}
+
+int plg_log_truncate(plg_log_t *log, int64_t offset)
+{
+    if (offset < log->start_offset || offset > log->end_offset)
+        return PLG_ERANGE;
+    if (offset == log->end_offset)
+        return 0;
+    while (log->nsegs > 1 && log_active(log)->base >= offset)
+        segs_delete(log, log->nsegs - 1);
+    struct segment *s = log_active(log);
+    int64_t pos = segment_find(s, offset);
+    int rc = segment_truncate(s, pos, log->cfg.segment_index_bytes);
+    if (rc)
+        return rc;
+    log->end_offset = s->next_offset;
+    if (log->start_offset > log->end_offset)
+        log->start_offset = log->end_offset;
+    pthread_mutex_lock(&log->mu);
+    log->f_gen++;
+    if (atomic_load(&log->durable) > log->end_offset)
+        atomic_store(&log->durable, log->end_offset);
+    pthread_mutex_unlock(&log->mu);
+    publish(log, NULL);
+    log_event(log, PLG_SEG_TRUNCATED, s->base, log->end_offset);
+    return log->store.ops->sync(&log->store, s->fd);
+}

@@ -1,0 +1,58 @@
+/*
+ * log_internal.h — the partition log's private state, shared by log.c (open, append, read,
+ * recovery, durability, retention) and compact.c.
+ *
+ * Invariants: segs[0..nsegs) sorted by base, nsegs >= 1, segs[nsegs-1] is the only active
+ * segment; start_offset <= end_offset == active->next_offset; durable <= end_offset.
+ * Thread model: everything is owned by the owner thread except the fields marked "under mu",
+ * which the flusher thread reads too, and `durable` (atomic). sync_mu serialises whole flushes
+ * so a flush never reports a durable offset past data another flush has not yet synced.
+ */
+#ifndef PLG_STORAGE_LOG_INTERNAL_H
+#define PLG_STORAGE_LOG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "pyralog/log.h"
+#include "storage/segment.h"
+#include "storage/store.h"
+
+struct plg_log {
+    struct store store;
+    struct plg_log_config cfg;
+    struct segment **segs;
+    size_t nsegs, cap;
+    int64_t start_offset;
+    int64_t end_offset;
+    _Atomic int64_t durable;
+    struct plg_log_hooks hooks;
+    bool has_hooks;
+    void (*on_durable)(void *ctx, int64_t durable_end_offset);
+    void *durable_ctx;
+    int64_t (*clock_ms)(void *ctx);
+    void *clock_ctx;
+
+    pthread_mutex_t sync_mu; /* held for a whole flush */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thr;
+    bool thr_running;
+    bool stop;                /* under mu */
+    struct segment *f_active; /* under mu; holds a reference */
+    int64_t f_written;        /* under mu: end offset of bytes written */
+    struct segment **f_dirty; /* under mu: sealed segments not yet synced (references) */
+    size_t f_ndirty, f_dcap;  /* under mu */
+    uint64_t f_gen;           /* under mu: bumped when the log is cut back */
+    int f_err;                /* under mu: sticky error of a background flush */
+};
+
+static inline struct segment *log_active(const struct plg_log *log)
+{
+    return log->segs[log->nsegs - 1];
+}
+
+int64_t log_now(struct plg_log *log);
+void log_event(struct plg_log *log, enum plg_segment_event kind, int64_t base, int64_t arg);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * obelisk_client.c — load client for Pharaoh Network tests and benchmarks.
+ *
+ * usage: obelisk_client NODES SECONDS BATCH [--out FILE]
+ *
+ * Takes Scarab IDs in batches of BATCH from the Obelisk nodes NODES (as for --obelisk) through
+ * the libpyralog client for SECONDS, writing every ID as 8 raw little-endian bytes to FILE when
+ * given. Prints one line: "ids=N requests=R errors=E ids_per_s=X". Exit 1 when an error was not
+ * recovered by failover (the client returned an error).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pyralog/obelisk.h"
+#include "pyralog/pyralog.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: obelisk_client NODES SECONDS BATCH [--out FILE]\n");
+        return 2;
+    }
+    double secs = atof(argv[2]);
+    size_t batch = (size_t)strtoul(argv[3], NULL, 10);
+    FILE *out = NULL;
+    if (argc >= 6 && !strcmp(argv[4], "--out") && !(out = fopen(argv[5], "wb"))) {
+        perror(argv[5]);
+        return 2;
+    }
+    if (batch == 0 || batch > 1000000)
+        return 2;
+    plg_pharaoh_t *p;
+    int rc = plg_pharaoh_open(argv[1], 1000, &p);
+    if (rc) {
+        fprintf(stderr, "obelisk_client: %s: %s\n", argv[1], plg_strerror(rc));
+        return 2;
+    }
+    uint64_t *ids = malloc(batch * sizeof *ids);
+    uint64_t total = 0, reqs = 0, errors = 0;
+    double t0 = now_s(), t;
+    while ((t = now_s()) - t0 < secs) {
+        rc = plg_pharaoh_ids(p, ids, batch);
+        reqs++;
+        if (rc) {
+            errors++;
+            fprintf(stderr, "obelisk_client: %s\n", plg_pharaoh_errmsg(p));
+            break;
+        }
+        total += batch;
+        if (out)
+            fwrite(ids, sizeof *ids, batch, out);
+    }
+    double el = now_s() - t0;
+    printf("ids=%" PRIu64 " requests=%" PRIu64 " errors=%" PRIu64 " ids_per_s=%.0f\n", total, reqs,
+           errors, total / (el > 0 ? el : 1));
+    if (out)
+        fclose(out);
+    free(ids);
+    plg_pharaoh_close(p);
+    return errors ? 1 : 0;
+}

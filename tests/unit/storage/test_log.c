@@ -1,0 +1,941 @@
+/*
+ * test_log.c — the partition log on real files (and in memory): append/read round trips across
+ * many segment rolls, index rebuild, recovery from torn and corrupt tails, fsync policies and
+ * the durable callback, time lookup, retention, delete-records, truncation, hooks, config.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "helpers.h"
+
+struct stored {
+    uint8_t *p;
+    size_t len;
+    int64_t base;
+};
+
+static struct plg_log_config small_cfg(void)
+{
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    c.segment_bytes = 4096;
+    c.index_interval_bytes = 256;
+    c.fsync_policy = PLG_FSYNC_NEVER;
+    c.retention_ms = -1;
+    return c;
+}
+
+static plg_log_t *open_log(const struct plg_log_options *o)
+{
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(dir, o, &log, NULL), 0);
+    return log;
+}
+
+/* Appends n batches of 3 records; keeps the stored bytes in st[]. */
+static void fill(plg_log_t *log, struct stored *st, int n, int64_t ts0)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        uint8_t *b = make_batch(3, 40, ts0 + i * 10, i, 0, &len);
+        struct plg_append_info info;
+        int64_t expect = plg_log_end_offset(log);
+        assert_int_equal(plg_log_append(log, b, len, &info), 0);
+        assert_int_equal(info.base_offset, expect);
+        assert_int_equal(info.last_offset, expect + 2);
+        st[i].p = b;
+        st[i].len = len;
+        st[i].base = info.base_offset;
+    }
+}
+
+static void free_stored(struct stored *st, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(st[i].p);
+}
+
+/* Every offset reads back its batch byte for byte; a full scan equals the concatenation. */
+static void check_all(plg_log_t *log, struct stored *st, int n)
+{
+    if (n == 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < 3; k++) {
+            struct plg_log_slice s;
+            assert_int_equal(plg_log_read(log, st[i].base + k, 1, &s), 0);
+            assert_int_equal(s.len, st[i].len);
+            assert_int_equal(s.first_offset, st[i].base);
+            assert_int_equal(s.next_offset, st[i].base + 3);
+            assert_memory_equal(s.data, st[i].p, st[i].len);
+            uint8_t tmp[512];
+            assert_true(s.len <= sizeof tmp);
+            assert_int_equal(pread(s.fd, tmp, s.len, s.pos), (ssize_t)s.len);
+            assert_memory_equal(tmp, st[i].p, s.len);
+            plg_log_slice_release(&s);
+        }
+    }
+    uint8_t *all;
+    size_t len;
+    int64_t next;
+    assert_int_equal(plg_log_read_copy(log, st[0].base, SIZE_MAX, &all, &len, &next), 0);
+    assert_int_equal(next, plg_log_end_offset(log));
+    size_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        assert_true(pos + st[i].len <= len);
+        assert_memory_equal(all + pos, st[i].p, st[i].len);
+        pos += st[i].len;
+    }
+    assert_int_equal(pos, len);
+    free(all);
+}
+
+static void test_roundtrip_rolls(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log;
+    struct plg_log_recovery rec;
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.segments, 0);
+    enum { N = 400 };
+    struct stored st[N];
+    fill(log, st, N, 1000);
+    assert_int_equal(plg_log_end_offset(log), 3 * N);
+    assert_int_equal(plg_log_start_offset(log), 0);
+    int32_t segs = plg_log_segment_count(log);
+    assert_true(segs > 15);
+    check_all(log, st, N);
+    /* Reading at the end gives nothing; past it is out of range. */
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, 3 * N, 100, &s), 0);
+    assert_int_equal(s.len, 0);
+    assert_int_equal(plg_log_read(log, 3 * N + 1, 100, &s), PLG_ERANGE);
+    /* max_bytes bounds whole batches. */
+    assert_int_equal(plg_log_read(log, 0, st[0].len + st[1].len, &s), 0);
+    assert_int_equal(s.len, st[0].len + st[1].len);
+    plg_log_slice_release(&s);
+    assert_int_equal(plg_log_close(log), 0);
+
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.segments, segs);
+    assert_int_equal(rec.indexes_rebuilt, 0);
+    assert_int_equal(rec.truncated_bytes, 0);
+    assert_int_equal(rec.truncate_reason, 0);
+    assert_int_equal(plg_log_end_offset(log), 3 * N);
+    assert_int_equal(plg_log_durable_offset(log), 3 * N);
+    check_all(log, st, N);
+    /* Appends continue where the log ended. */
+    struct stored more[5];
+    fill(log, more, 5, 99999);
+    assert_int_equal(more[0].base, 3 * N);
+    free_stored(more, 5);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+static uint8_t *slurp(const char *path, int64_t *len)
+{
+    *len = file_len(path);
+    if (*len < 0)
+        return NULL;
+    uint8_t *p = malloc((size_t)*len + 1);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, p, (size_t)*len), (ssize_t)*len);
+    close(fd);
+    return p;
+}
+
+static void test_index_rebuild(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    enum { N = 120 };
+    struct stored st[N];
+    fill(log, st, N, 1000);
+    int32_t segs = plg_log_segment_count(log);
+    assert_int_equal(plg_log_close(log), 0);
+
+    /* Remember the sealed segments' index files, then damage them in different ways. */
+    int64_t bases[64];
+    int nb = 0;
+    for (int i = 0; i < N && nb < 64; i++) {
+        char p[512];
+        seg_path(p, sizeof p, st[i].base, "log");
+        if (file_len(p) >= 0)
+            bases[nb++] = st[i].base;
+    }
+    assert_int_equal(nb, segs);
+    uint8_t *saved_idx[64], *saved_tix[64];
+    int64_t li[64], lt[64];
+    for (int i = 0; i < nb - 1; i++) {
+        char p[512];
+        seg_path(p, sizeof p, bases[i], "index");
+        saved_idx[i] = slurp(p, &li[i]);
+        assert_non_null(saved_idx[i]);
+        assert_true(li[i] > 0);
+        if (i % 3 == 0) {
+            unlink(p);
+        } else if (i % 3 == 1) {
+            int fd = open(p, O_WRONLY);
+            assert_int_equal(pwrite(fd, "\xff\xff\xff\xff", 4, 0), 4); /* rel offset jumps */
+            close(fd);
+        } else {
+            assert_int_equal(truncate(p, li[i] - 3), 0); /* not a whole entry */
+        }
+        seg_path(p, sizeof p, bases[i], "timeindex");
+        saved_tix[i] = slurp(p, &lt[i]);
+        if (i % 2 == 0)
+            unlink(p);
+    }
+    struct plg_log_recovery rec;
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.indexes_rebuilt, nb - 1);
+    assert_int_equal(rec.truncated_bytes, 0);
+    assert_int_equal(plg_log_end_offset(log), 3 * N);
+    check_all(log, st, N);
+    /* Rebuilt indexes are identical to the ones written during the appends. */
+    for (int i = 0; i < nb - 1; i++) {
+        char p[512];
+        int64_t l2;
+        seg_path(p, sizeof p, bases[i], "index");
+        uint8_t *now = slurp(p, &l2);
+        assert_int_equal(l2, li[i]);
+        assert_memory_equal(now, saved_idx[i], (size_t)l2);
+        free(now);
+        seg_path(p, sizeof p, bases[i], "timeindex");
+        now = slurp(p, &l2);
+        assert_int_equal(l2, lt[i]);
+        assert_memory_equal(now, saved_tix[i], (size_t)l2);
+        free(now);
+        free(saved_idx[i]);
+        free(saved_tix[i]);
+    }
+    assert_int_equal(plg_log_close(log), 0);
+    /* A second open trusts them again. */
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.indexes_rebuilt, 0);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+/* Writes 20 batches into one segment, closes; returns the byte position of each batch. */
+static void one_segment(struct stored *st, int64_t *posv, int n)
+{
+    struct plg_log_config c = small_cfg();
+    c.segment_bytes = 1 << 20;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    fill(log, st, n, 1000);
+    assert_int_equal(plg_log_close(log), 0);
+    int64_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        posv[i] = pos;
+        pos += (int64_t)st[i].len;
+    }
+}
+
+static void test_recovery_torn_tail(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    struct stored st[N];
+    int64_t posv[N];
+    one_segment(st, posv, N);
+    char p[512];
+    seg_path(p, sizeof p, 0, "log");
+    /* Cut in the middle of the last batch: a torn write. */
+    int64_t cut = posv[N - 1] + 30;
+    assert_int_equal(truncate(p, cut), 0);
+    struct plg_log_config c = small_cfg();
+    c.segment_bytes = 1 << 20;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log;
+    struct plg_log_recovery rec;
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.truncate_reason, PLG_ETRUNC);
+    assert_int_equal(rec.truncated_position, posv[N - 1]);
+    assert_int_equal(rec.truncated_bytes, 30);
+    assert_int_equal(rec.truncated_at, st[N - 1].base);
+    assert_int_equal(plg_log_end_offset(log), st[N - 1].base);
+    assert_int_equal(file_len(p), posv[N - 1]);
+    check_all(log, st, N - 1);
+    /* The log goes on from the cut. */
+    struct stored more[2];
+    fill(log, more, 2, 5000);
+    assert_int_equal(more[0].base, st[N - 1].base);
+    free_stored(more, 2);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+static void flip(const char *path, int64_t pos)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, pos), 1);
+    b ^= 0x40;
+    assert_int_equal(pwrite(fd, &b, 1, pos), 1);
+    close(fd);
+}
+
+static void test_recovery_flipped_byte(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    struct stored st[N];
+    int64_t posv[N];
+    one_segment(st, posv, N);
+    char p[512];
+    seg_path(p, sizeof p, 0, "log");
+    int64_t size = file_len(p);
+    flip(p, posv[15] + 70); /* inside the records of batch 15: the CRC catches it */
+    struct plg_log_config c = small_cfg();
+    c.segment_bytes = 1 << 20;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log;
+    struct plg_log_recovery rec;
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.truncate_reason, PLG_ECORRUPT);
+    assert_int_equal(rec.truncated_position, posv[15]);
+    assert_int_equal(rec.truncated_bytes, size - posv[15]);
+    assert_int_equal(plg_log_end_offset(log), st[15].base);
+    /* Nothing after the corrupt batch is served, even though those bytes were fine. */
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, st[17].base, 1000, &s), PLG_ERANGE);
+    check_all(log, st, 15);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+/* Random torn writes: truncate or garble the active segment at random positions; recovery
+ * must cut exactly at the start of the damaged batch and keep every batch before it. */
+static void test_random_damage(void **state)
+{
+    (void)state;
+    enum { N = 30 };
+    struct stored st[N];
+    int64_t posv[N];
+    one_segment(st, posv, N);
+    char p[512];
+    seg_path(p, sizeof p, 0, "log");
+    int64_t len;
+    uint8_t *orig = slurp(p, &len);
+    struct plg_log_config c = small_cfg();
+    c.segment_bytes = 1 << 20;
+    struct plg_log_options o = disk_opts(&c);
+    srand(20261126);
+    for (int iter = 0; iter < 60; iter++) {
+        int fd = open(p, O_WRONLY);
+        assert_int_equal(pwrite(fd, orig, (size_t)len, 0), (ssize_t)len);
+        assert_int_equal(ftruncate(fd, len), 0);
+        close(fd);
+        int64_t at = rand() % len;
+        int k = 0;
+        while (k + 1 < N && posv[k + 1] <= at)
+            k++;
+        int64_t in = at - posv[k];
+        bool garble = iter % 2;
+        if (garble)
+            flip(p, at);
+        else
+            assert_int_equal(truncate(p, at), 0);
+        struct plg_log_recovery rec;
+        plg_log_t *log;
+        assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+        if (garble && in >= 12 && in < 16) {
+            /* partitionLeaderEpoch is outside the CRC (the broker rewrites it): kept. */
+            assert_int_equal(rec.truncate_reason, 0);
+            assert_int_equal(plg_log_end_offset(log), 3 * N);
+            k = 0; /* the whole-log comparison would see the changed epoch byte */
+        } else if (!garble && in == 0) {
+            assert_int_equal(rec.truncate_reason, 0); /* a clean batch boundary */
+            assert_int_equal(plg_log_end_offset(log), st[k].base);
+        } else {
+            assert_int_not_equal(rec.truncate_reason, 0);
+            assert_int_equal(rec.truncated_position, posv[k]);
+            assert_int_equal(plg_log_end_offset(log), st[k].base);
+            assert_int_equal(file_len(p), posv[k]);
+        }
+        check_all(log, st, k);
+        assert_int_equal(plg_log_close(log), 0);
+    }
+    free(orig);
+    free_stored(st, N);
+}
+
+static void test_recovery_sealed_corrupt(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    enum { N = 60 };
+    struct stored st[N];
+    fill(log, st, N, 1000);
+    assert_true(plg_log_segment_count(log) >= 4);
+    assert_int_equal(plg_log_close(log), 0);
+    /* The last batch of the first segment: after its last index entry, so the tail scan
+     * of a trusted sealed segment must catch it. */
+    int last = 0;
+    char p0[512], p1[512];
+    seg_path(p0, sizeof p0, 0, "log");
+    int64_t pos = 0;
+    for (int i = 0; i < N; i++) {
+        seg_path(p1, sizeof p1, st[i].base, "log");
+        if (i > 0 && file_len(p1) >= 0)
+            break;
+        last = i;
+        if (i < N - 1)
+            pos += (int64_t)st[i].len;
+    }
+    pos -= (int64_t)st[last].len;
+    flip(p0, pos + 65);
+    struct plg_log_recovery rec;
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.truncate_reason, PLG_ECORRUPT);
+    assert_int_equal(plg_log_end_offset(log), st[last].base);
+    assert_int_equal(plg_log_segment_count(log), 1);
+    assert_true(rec.segments_removed >= 3);
+    check_all(log, st, last);
+    /* The cut segment is active again and takes appends. */
+    struct stored more[3];
+    fill(log, more, 3, 7000);
+    assert_int_equal(more[0].base, st[last].base);
+    free_stored(more, 3);
+    assert_int_equal(plg_log_close(log), 0);
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.truncate_reason, 0);
+    assert_int_equal(plg_log_end_offset(log), st[last].base + 9);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+struct durable_rec {
+    pthread_mutex_t mu;
+    int64_t last;
+    int calls;
+    pthread_t thread;
+};
+
+static void on_durable(void *ctx, int64_t off)
+{
+    struct durable_rec *d = ctx;
+    pthread_mutex_lock(&d->mu);
+    assert_true(off > d->last);
+    d->last = off;
+    d->calls++;
+    d->thread = pthread_self();
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Opens a small-segment log with the given fsync policy reporting into d. */
+static plg_log_t *open_fsync(const char *policy, struct durable_rec *d)
+{
+    struct plg_log_config c = small_cfg();
+    assert_int_equal(plg_log_config_set(&c, "fsync", policy), 0);
+    struct plg_log_options o = disk_opts(&c);
+    o.on_durable = on_durable;
+    o.durable_ctx = d;
+    plg_log_t *log = open_log(&o);
+    return log;
+}
+
+/* Appends n batches of 2 records. */
+static void append_n(plg_log_t *log, int n)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        uint8_t *b = make_batch(2, 100, 1, i, 0, &len);
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        free(b);
+    }
+}
+
+static void test_fsync_always(void **state)
+{
+    (void)state;
+    struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    plg_log_t *log = open_fsync("always", &d);
+    for (int i = 0; i < 30; i++) {
+        size_t len;
+        uint8_t *b = make_batch(2, 100, 1, i, 0, &len);
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        /* Durable before append returns, reported on the calling thread. */
+        assert_int_equal(plg_log_durable_offset(log), plg_log_end_offset(log));
+        assert_int_equal(d.last, plg_log_end_offset(log));
+        assert_true(pthread_equal(d.thread, pthread_self()));
+        free(b);
+    }
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+static void test_fsync_interval(void **state)
+{
+    (void)state;
+    struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    plg_log_t *log = open_fsync("interval:5", &d);
+    for (int round = 0; round < 3; round++) {
+        append_n(log, 50); /* rolls several segments too */
+        int64_t end = plg_log_end_offset(log);
+        for (int t = 0; t < 400 && plg_log_durable_offset(log) < end; t++)
+            usleep(5000);
+        assert_int_equal(plg_log_durable_offset(log), end);
+        pthread_mutex_lock(&d.mu);
+        assert_int_equal(d.last, end);
+        assert_false(pthread_equal(d.thread, pthread_self())); /* the flusher thread */
+        pthread_mutex_unlock(&d.mu);
+    }
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+static void test_fsync_never_and_flush(void **state)
+{
+    (void)state;
+    struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    plg_log_t *log = open_fsync("never", &d);
+    assert_int_equal(plg_log_durable_offset(log), 0);
+    append_n(log, 40);
+    usleep(20000);
+    assert_int_equal(plg_log_durable_offset(log), 0);
+    assert_int_equal(plg_log_flush(log), 0);
+    assert_int_equal(plg_log_durable_offset(log), 80);
+    assert_int_equal(d.last, 80);
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+static void test_time_lookup(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    enum { N = 100 };
+    struct stored st[N];
+    fill(log, st, N, 1000); /* batch i: timestamps 1000+10i .. +2 */
+    assert_true(plg_log_segment_count(log) > 5);
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t off;
+        assert_int_equal(plg_log_lookup_time(log, 0, &off), 0);
+        assert_int_equal(off, 0);
+        for (int i = 0; i < N; i += 7) {
+            int64_t ts = 1000 + 10 * i;
+            assert_int_equal(plg_log_lookup_time(log, ts, &off), 0);
+            assert_int_equal(off, st[i].base);
+            assert_int_equal(plg_log_lookup_time(log, ts + 2, &off), 0);
+            assert_int_equal(off, st[i].base + 2);
+            assert_int_equal(plg_log_lookup_time(log, ts + 3, &off), 0); /* gap: next batch */
+            assert_int_equal(off, i + 1 < N ? st[i + 1].base : -1);
+            if (i + 1 >= N)
+                break;
+        }
+        assert_int_equal(plg_log_lookup_time(log, 1000 + 10 * N, &off), PLG_ENOTFOUND);
+        /* Reopen: sealed segments answer from their trusted time indexes. */
+        assert_int_equal(plg_log_close(log), 0);
+        assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    }
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+static void test_log_append_time(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    assert_int_equal(plg_log_config_set(&c, "message.timestamp.type", "LogAppendTime"), 0);
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    size_t len;
+    uint8_t *b = make_batch(3, 10, 5, 0, 0, &len);
+    fake_now = 1234567;
+    struct plg_append_info info;
+    assert_int_equal(plg_log_append(log, b, len, &info), 0);
+    assert_int_equal(info.log_append_time, 1234567);
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, 0, 1000, &s), 0);
+    struct batch bt;
+    assert_int_equal(batch_validate(s.data, s.len, &bt), 0); /* CRC recomputed */
+    assert_true(batch_is_log_append_time(&bt));
+    assert_int_equal(bt.max_timestamp, 1234567);
+    plg_log_slice_release(&s);
+    int64_t off;
+    assert_int_equal(plg_log_lookup_time(log, 1234567, &off), 0);
+    assert_int_equal(off, 0);
+    free(b);
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+static void test_retention(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    enum { N = 100 };
+    struct stored st[N];
+    /* Batch timestamps: batch i at fake_now - (N - i) * 1000. */
+    for (int i = 0; i < N; i++) {
+        size_t len;
+        uint8_t *b = make_batch(3, 40, fake_now - (N - i) * 1000LL, i, 0, &len);
+        struct plg_append_info info;
+        assert_int_equal(plg_log_append(log, b, len, &info), 0);
+        st[i] = (struct stored){b, len, info.base_offset};
+    }
+    int32_t segs = plg_log_segment_count(log), del;
+    /* Nothing expires with retention off. */
+    assert_int_equal(plg_log_enforce_retention(log, &del), 0);
+    assert_int_equal(del, 0);
+
+    /* By time: keep records newer than 50 s. */
+    c.retention_ms = 50 * 1000;
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    assert_int_equal(plg_log_enforce_retention(log, &del), 0);
+    assert_true(del > 0);
+    int64_t start = plg_log_start_offset(log);
+    assert_true(start > 0);
+    /* Every kept record is either newer than the limit or shares a segment with one; every
+     * record below the start offset was older. */
+    int first_kept = (int)(start / 3);
+    assert_true(fake_now - (N - first_kept) * 1000LL < fake_now - 50 * 1000 + 4000 * 10);
+    for (int i = 0; i < first_kept; i++)
+        assert_true(fake_now - (N - i) * 1000LL + 2 < fake_now - 50 * 1000);
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, start - 1, 100, &s), PLG_ERANGE);
+    check_all(log, st + first_kept, N - first_kept);
+    int32_t segs_time = plg_log_segment_count(log);
+    assert_int_equal(segs_time, segs - del);
+
+    /* By bytes. */
+    c.retention_ms = -1;
+    c.retention_bytes = 4096;
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    assert_int_equal(plg_log_enforce_retention(log, &del), 0);
+    assert_true(del > 0);
+    /* Deleting stops once one more segment (<= 4096 bytes) would go below the limit. */
+    assert_true(plg_log_size_bytes(log) >= 4096);
+    assert_true(plg_log_size_bytes(log) < 2 * 4096);
+    start = plg_log_start_offset(log);
+    assert_int_equal(plg_log_close(log), 0);
+    /* The start offset survives a reopen (it is a segment base here). */
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    assert_int_equal(plg_log_start_offset(log), start);
+    check_all(log, st + start / 3, N - (int)(start / 3));
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+static void test_delete_records(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    enum { N = 60 };
+    struct stored st[N];
+    fill(log, st, N, 1000);
+    int32_t segs = plg_log_segment_count(log);
+    assert_int_equal(plg_log_delete_records(log, 3 * N + 1), PLG_ERANGE);
+    assert_int_equal(plg_log_delete_records(log, 100), 0); /* mid-batch, mid-segment */
+    assert_int_equal(plg_log_start_offset(log), 100);
+    assert_true(plg_log_segment_count(log) < segs);
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, 99, 100, &s), PLG_ERANGE);
+    assert_int_equal(plg_log_read(log, 100, 1, &s), 0);
+    assert_int_equal(s.first_offset, 99); /* the batch holding 100 starts at 99 */
+    plg_log_slice_release(&s);
+    assert_int_equal(plg_log_close(log), 0);
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    assert_int_equal(plg_log_start_offset(log), 100); /* persisted */
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+struct events {
+    int appends;
+    int64_t last_append;
+    int created, sealed, deleted, truncated;
+    int64_t trunc_arg;
+};
+
+static void ev_append(void *ctx, int64_t base, const uint8_t *b, size_t len)
+{
+    struct events *e = ctx;
+    struct batch bt;
+    assert_int_equal(batch_validate(b, len, &bt), 0);
+    assert_int_equal(bt.base_offset, base);
+    e->appends++;
+    e->last_append = base;
+}
+
+static void ev_segment(void *ctx, enum plg_segment_event kind, int64_t base, int64_t arg)
+{
+    struct events *e = ctx;
+    (void)base;
+    switch (kind) {
+    case PLG_SEG_CREATED:
+        e->created++;
+        break;
+    case PLG_SEG_SEALED:
+        e->sealed++;
+        break;
+    case PLG_SEG_DELETED:
+        e->deleted++;
+        break;
+    case PLG_SEG_TRUNCATED:
+        e->truncated++;
+        e->trunc_arg = arg;
+        break;
+    default:
+        break;
+    }
+}
+
+static void test_hooks_and_truncate(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    struct events e = {0};
+    struct plg_log_hooks h = {.ctx = &e, .on_append = ev_append, .on_segment_event = ev_segment};
+    plg_log_set_hooks(log, &h);
+    enum { N = 60 };
+    struct stored st[N];
+    fill(log, st, N, 1000);
+    assert_int_equal(e.appends, N);
+    assert_int_equal(e.last_append, st[N - 1].base);
+    int32_t segs = plg_log_segment_count(log);
+    assert_int_equal(e.created, segs - 1);
+    assert_int_equal(e.sealed, segs - 1);
+
+    /* Truncate back into an earlier, sealed segment. */
+    int64_t to = st[10].base;
+    assert_int_equal(plg_log_truncate(log, to), 0);
+    assert_int_equal(plg_log_end_offset(log), to);
+    assert_true(e.deleted > 0);
+    assert_int_equal(e.truncated, 1);
+    assert_int_equal(e.trunc_arg, to);
+    check_all(log, st, 10);
+    struct stored more[30];
+    fill(log, more, 30, 50000);
+    assert_int_equal(more[0].base, to);
+    plg_log_set_hooks(log, NULL);
+    assert_int_equal(plg_log_close(log), 0);
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    assert_int_equal(plg_log_end_offset(log), to + 90);
+    check_all(log, more, 30);
+    assert_int_equal(plg_log_truncate(log, to + 91), PLG_ERANGE);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(more, 30);
+    free_stored(st, N);
+}
+
+static void test_append_errors(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    c.max_message_bytes = 2000;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    size_t len;
+    uint8_t *b = make_batch(3, 40, 1, 0, 0, &len);
+    uint8_t *two = malloc(2 * len);
+    memcpy(two, b, len);
+    memcpy(two + len, b, len);
+    assert_int_equal(plg_log_append(log, two, 2 * len, NULL), PLG_EINVAL);
+    assert_int_equal(plg_log_append(log, b, len - 1, NULL), PLG_ETRUNC);
+    b[len - 1] ^= 1;
+    assert_int_equal(plg_log_append(log, b, len, NULL), PLG_ECORRUPT);
+    b[len - 1] ^= 1;
+    b[16] = 1;
+    assert_int_equal(plg_log_append(log, b, len, NULL), PLG_EUNSUPP);
+    b[16] = 2;
+    size_t blen;
+    uint8_t *big = make_batch(1, 3000, 1, 0, 0, &blen);
+    assert_int_equal(plg_log_append(log, big, blen, NULL), PLG_ETOOBIG);
+    assert_int_equal(plg_log_end_offset(log), 0);
+    assert_int_equal(plg_log_size_bytes(log), 0);
+    assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+    assert_int_equal(plg_log_end_offset(log), 3);
+    /* append_at keeps the batch's own offset and refuses to go backwards. */
+    batch_set_base_offset(b, 1000);
+    assert_int_equal(plg_log_append_at(log, b, len), 0);
+    assert_int_equal(plg_log_end_offset(log), 1003);
+    assert_int_equal(plg_log_append_at(log, b, len), PLG_ERANGE);
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, 500, 100, &s), 0); /* in the gap: the next batch */
+    assert_int_equal(s.first_offset, 1000);
+    plg_log_slice_release(&s);
+    free(b);
+    free(two);
+    free(big);
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+static void test_slice_outlives_segment(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    enum { N = 40 };
+    struct stored st[N];
+    fill(log, st, N, 1000);
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, 0, 100000, &s), 0);
+    assert_int_equal(plg_log_delete_records(log, plg_log_end_offset(log)), 0);
+    char p[512];
+    seg_path(p, sizeof p, 0, "log");
+    assert_int_equal(file_len(p), -1); /* the file is gone ... */
+    uint8_t tmp[512];
+    assert_int_equal(pread(s.fd, tmp, st[0].len, s.pos), (ssize_t)st[0].len);
+    assert_memory_equal(tmp, st[0].p, st[0].len); /* ... but the slice still reads it */
+    assert_memory_equal(s.data, st[0].p, st[0].len);
+    plg_log_slice_release(&s);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, N);
+}
+
+static void test_memory_only(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    struct plg_log_options o = {.config = &c,
+                                .memory_only = true,
+                                .on_durable = on_durable,
+                                .durable_ctx = &d,
+                                .clock_ms = fake_clock};
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(NULL, &o, &log, NULL), 0);
+    enum { N = 200 };
+    struct stored st[N];
+    fill(log, st, N, 1000);
+    assert_true(plg_log_segment_count(log) > 10);
+    assert_int_equal(plg_log_durable_offset(log), 3 * N);
+    check_all(log, st, N);
+    int64_t off;
+    assert_int_equal(plg_log_lookup_time(log, 1000 + 10 * 50, &off), 0);
+    assert_int_equal(off, st[50].base);
+    c.retention_bytes = 4096;
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    int32_t del;
+    assert_int_equal(plg_log_enforce_retention(log, &del), 0);
+    assert_true(del > 0);
+    assert_int_equal(plg_log_truncate(log, 3 * N - 30), 0);
+    assert_int_equal(plg_log_end_offset(log), 3 * N - 30);
+    assert_int_equal(plg_log_close(log), 0);
+    /* Nothing was written to the directory. */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", dir);
+    assert_int_equal(system(cmd), 0);
+    free_stored(st, N);
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    char v[64];
+    for (const char *const *k = plg_log_config_keys(); *k; k++) {
+        assert_int_equal(plg_log_config_get(&c, *k, v, sizeof v), 0);
+        /* Every default round-trips through its text form. */
+        struct plg_log_config d = c;
+        assert_int_equal(plg_log_config_set(&d, *k, v), 0);
+        assert_memory_equal(&d, &c, sizeof c);
+    }
+    assert_int_equal(plg_log_config_set(&c, "segment.bytes", "1048576"), 0);
+    assert_int_equal(c.segment_bytes, 1048576);
+    assert_int_equal(plg_log_config_set(&c, "segment.bytes", "12x"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "segment.bytes", "-5"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "segment.bytes", "99999999999"), PLG_EINVAL);
+    assert_int_equal(c.segment_bytes, 1048576);
+    assert_int_equal(plg_log_config_set(&c, "retention.ms", "-1"), 0);
+    assert_int_equal(c.retention_ms, -1);
+    assert_int_equal(plg_log_config_set(&c, "retention.ms", "-2"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "cleanup.policy", "compact"), 0);
+    assert_int_equal(c.cleanup_policy, PLG_CLEANUP_COMPACT);
+    assert_int_equal(plg_log_config_set(&c, "cleanup.policy", "compact,delete"), 0);
+    assert_int_equal(c.cleanup_policy, PLG_CLEANUP_COMPACT | PLG_CLEANUP_DELETE);
+    assert_int_equal(plg_log_config_get(&c, "cleanup.policy", v, sizeof v), 0);
+    assert_string_equal(v, "compact,delete");
+    assert_int_equal(plg_log_config_set(&c, "cleanup.policy", "shred"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "cleanup.policy", ""), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "fsync", "interval:250"), 0);
+    assert_int_equal(c.fsync_policy, PLG_FSYNC_INTERVAL);
+    assert_int_equal(c.fsync_interval_ms, 250);
+    assert_int_equal(plg_log_config_set(&c, "fsync", "interval:"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "fsync", "interval:0"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "fsync", "sometimes"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "fsync", "always"), 0);
+    assert_int_equal(c.fsync_policy, PLG_FSYNC_ALWAYS);
+    assert_int_equal(plg_log_config_set(&c, "message.timestamp.type", "Now"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "merkle.enable", "false"), 0);
+    assert_false(c.merkle_enable);
+    assert_int_equal(plg_log_config_set(&c, "merkle.enable", "yes"), PLG_EINVAL);
+    assert_int_equal(plg_log_config_set(&c, "no.such.key", "1"), PLG_ENOTFOUND);
+    assert_int_equal(plg_log_config_get(&c, "no.such.key", v, sizeof v), PLG_ENOTFOUND);
+    assert_int_equal(plg_log_config_get(&c, "fsync", v, 3), PLG_ETOOBIG);
+}
+
+static void test_segment_ms_roll(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    c.segment_bytes = 1 << 20;
+    c.segment_ms = 1000;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    struct stored st[6];
+    fill(log, st, 3, 1);
+    assert_int_equal(plg_log_segment_count(log), 1);
+    fake_now += 1001;
+    fill(log, st + 3, 3, 1);
+    assert_int_equal(plg_log_segment_count(log), 2);
+    assert_int_equal(plg_log_roll(log), 0);
+    assert_int_equal(plg_log_segment_count(log), 3);
+    assert_int_equal(plg_log_roll(log), 0); /* empty active: no new segment */
+    assert_int_equal(plg_log_segment_count(log), 3);
+    check_all(log, st, 6);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, 6);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roundtrip_rolls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_rebuild, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_flipped_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_sealed_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_always, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_never_and_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hooks_and_truncate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slice_outlives_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_only, setup, teardown),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test_setup_teardown(test_segment_ms_roll, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
