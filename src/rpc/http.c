@@ -26,6 +26,7 @@
 
 #define HTTP_CHUNK (64 * 1024)
 #define WS_LOW_WATER (64 * 1024)
+#define WS_COALESCE (64 * 1024)
 
 struct out {
     struct out *next;
@@ -61,6 +62,7 @@ struct conn {
     bool close_sent;  /* WebSocket close frame written */
     /* input */
     struct buf rx;
+    struct buf tx; /* WebSocket frames coalesced for one write */
     bool rx_too_big;
     /* HTTP */
     enum http_state hstate;
@@ -69,6 +71,7 @@ struct conn {
     struct out *qhead, *qtail;
     size_t backlog;
     bool was_high;
+    bool want_write; /* a writable callback is requested */
 };
 
 static struct out *out_new(size_t len)
@@ -204,7 +207,10 @@ static int ws_enqueue(struct conn *c, char *text, size_t len)
     mx_gauge_add(c->h->g_queued, (double)len);
     if (c->backlog > c->h->cfg.ws_high_water)
         c->was_high = true;
-    lws_callback_on_writable(c->wsi);
+    if (!c->want_write) {
+        c->want_write = true;
+        lws_callback_on_writable(c->wsi);
+    }
     return 0;
 }
 
@@ -234,24 +240,84 @@ static const struct rpc_session_ops http_ops = {http_reply, NULL, NULL, NULL};
 static const struct rpc_session_ops ws_ops = {ws_reply, ws_push, ws_backlog, ws_flow};
 
 /* Returns -1 to close. */
+/* Writes an unmasked server frame header for a text message of len bytes ending just before
+ * `end`; returns the header size (2, 4 or 10). */
+static size_t ws_frame_header(uint8_t *end, size_t len)
+{
+    if (len < 126) {
+        end[-2] = 0x81;
+        end[-1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        end[-4] = 0x81;
+        end[-3] = 126;
+        end[-2] = (uint8_t)(len >> 8);
+        end[-1] = (uint8_t)len;
+        return 4;
+    }
+    end[-10] = 0x81;
+    end[-9] = 127;
+    for (int i = 0; i < 8; i++)
+        end[-8 + i] = (uint8_t)(len >> (56 - 8 * i));
+    return 10;
+}
+
+static void ws_pop(struct conn *c)
+{
+    struct out *o = c->qhead;
+    mx_counter_add(c->h->bytes_out, o->len);
+    c->qhead = o->next;
+    if (!c->qhead)
+        c->qtail = NULL;
+    c->backlog -= o->len;
+    mx_gauge_add(c->h->g_queued, -(double)o->len);
+    free(o);
+}
+
+/*
+ * Sends queued messages, many per system call: the frames are built here and the bytes go out
+ * with lws_write(LWS_WRITE_HTTP), which on a WebSocket connection sends them as they are (lws
+ * frames only TEXT/BINARY writes). One lws_write per writable callback: lws keeps any unsent
+ * remainder and calls back when it has drained. Returns -1 to close.
+ */
 static int ws_writeable(struct conn *c)
 {
     bool wrote = false;
-    while (c->qhead && !lws_send_pipe_choked(c->wsi)) {
+    c->want_write = false;
+    if (c->qhead) {
         wrote = true;
         struct out *o = c->qhead;
-        int w = lws_write(c->wsi, out_payload(o), o->len, LWS_WRITE_TEXT);
-        if (w < (int)o->len)
-            return -1;
-        mx_counter_add(c->h->bytes_out, o->len);
-        c->qhead = o->next;
-        if (!c->qhead)
-            c->qtail = NULL;
-        c->backlog -= o->len;
-        mx_gauge_add(c->h->g_queued, -(double)o->len);
-        free(o);
+        if (!o->next || o->len >= WS_COALESCE) {
+            /* One message: its headroom (LWS_PRE >= 10 bytes) takes the frame header. */
+            uint8_t *p = out_payload(o);
+            size_t hl = ws_frame_header(p, o->len);
+            if (lws_write(c->wsi, p - hl, hl + o->len, LWS_WRITE_HTTP) < (int)(hl + o->len))
+                return -1;
+            ws_pop(c);
+        } else {
+            buf_reset(&c->tx);
+            if (!buf_extend(&c->tx, LWS_PRE))
+                return -1;
+            while (c->qhead && c->tx.len < WS_COALESCE) {
+                o = c->qhead;
+                uint8_t *d = buf_extend(&c->tx, 10 + o->len);
+                if (!d)
+                    return -1;
+                size_t hl = ws_frame_header(d + 10, o->len);
+                /* Slide the header next to what is already in the buffer. */
+                memmove(d, d + 10 - hl, hl);
+                memcpy(d + hl, out_payload(o), o->len);
+                c->tx.len -= 10 - hl;
+                ws_pop(c);
+            }
+            size_t n = c->tx.len - LWS_PRE;
+            if (lws_write(c->wsi, c->tx.data + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n)
+                return -1;
+        }
     }
     if (c->qhead) {
+        c->want_write = true;
         lws_callback_on_writable(c->wsi);
         return 0;
     }
@@ -313,6 +379,7 @@ static void conn_closed(struct conn *c)
         c->counted = false;
     }
     buf_free(&c->rx);
+    buf_free(&c->tx);
     free(c->resp);
     c->resp = NULL;
     while (c->qhead) {
@@ -512,6 +579,7 @@ static struct conn *conn_of(struct lws *wsi, bool create)
     c->h = lws_context_user(lws_get_context(wsi));
     c->wsi = wsi;
     buf_init(&c->rx);
+    buf_init(&c->tx);
     lws_set_opaque_user_data(wsi, c);
     return c;
 }

@@ -51,6 +51,7 @@ struct rpc_session {
     bool closed;
     bool paused;
     size_t inflight;
+    size_t nattached;
     struct rpc_attach attached; /* list head */
 };
 
@@ -177,13 +178,19 @@ void rpc_session_attach(struct rpc_session *s, struct rpc_attach *a)
     a->prev = s->attached.prev;
     a->prev->next = a;
     s->attached.prev = a;
+    s->nattached++;
+}
+
+size_t rpc_session_attached(const struct rpc_session *s)
+{
+    return s->nattached;
 }
 
 void rpc_session_detach(struct rpc_session *s, struct rpc_attach *a)
 {
-    (void)s;
     if (!a->next)
         return;
+    s->nattached--;
     a->prev->next = a->next;
     a->next->prev = a->prev;
     a->next = a->prev = NULL;

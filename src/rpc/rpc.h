@@ -123,6 +123,8 @@ size_t rpc_session_backlog(const struct rpc_session *s);
 void rpc_session_drained(struct rpc_session *s);
 void rpc_session_attach(struct rpc_session *s, struct rpc_attach *a);
 void rpc_session_detach(struct rpc_session *s, struct rpc_attach *a);
+/* Number of attachments on the session (per-connection limits, e.g. subscriptions). */
+size_t rpc_session_attached(const struct rpc_session *s);
 /* Unfinished calls on the session. */
 size_t rpc_session_inflight(const struct rpc_session *s);
 

@@ -216,27 +216,42 @@ static size_t segs_find(const struct plg_log *log, int64_t offset)
     return lo ? lo - 1 : 0;
 }
 
-static int roll(struct plg_log *log)
+/*
+ * Starts a new active segment at `base` (the end offset, or beyond it for a gap). A sealed
+ * predecessor is queued for the flusher; an empty one is replaced (its files removed).
+ */
+static int roll_to(struct plg_log *log, int64_t base)
 {
     struct segment *old = log_active(log);
-    int rc = segment_seal(old);
+    bool drop = old->size == 0;
+    int rc = drop ? 0 : segment_seal(old);
     if (rc)
         return rc;
     struct segment *s;
-    rc = segment_create(&log->store, log->end_offset, log->cfg.segment_index_bytes,
+    rc = segment_create(&log->store, base, log->cfg.segment_index_bytes,
                         log->cfg.index_interval_bytes, log_now(log), &s);
     if (rc == 0 && (rc = segs_push(log, s)) != 0)
         segment_unref(s);
     if (rc) {
-        segment_activate(old, log->cfg.segment_index_bytes);
+        if (!drop)
+            segment_activate(old, log->cfg.segment_index_bytes);
         return rc;
     }
-    log_event(log, PLG_SEG_SEALED, old->base, old->next_offset);
+    if (drop) {
+        segs_delete(log, log->nsegs - 2);
+    } else {
+        log_event(log, PLG_SEG_SEALED, old->base, old->next_offset);
+    }
     log_event(log, PLG_SEG_CREATED, s->base, s->base);
-    publish(log, old);
+    publish(log, drop ? NULL : old);
     if (log->cfg.fsync_policy == PLG_FSYNC_ALWAYS)
         return flush_once(log);
     return 0;
+}
+
+static int roll(struct plg_log *log)
+{
+    return roll_to(log, log->end_offset);
 }
 
 int plg_log_roll(plg_log_t *log)
@@ -546,19 +561,20 @@ static int check_batch(struct plg_log *log, const uint8_t *p, size_t len, struct
     return rc;
 }
 
-/* Rolls first when the active segment cannot or should not take this batch. */
+/* Rolls first when the active segment cannot or should not take this batch, or when the batch
+ * starts beyond its end (append_at with a gap: segments hold contiguous offsets). */
 static int maybe_roll(struct plg_log *log, const struct batch *b, int64_t base, int64_t now)
 {
     struct segment *s = log_active(log);
-    if (s->size == 0 && base == s->base)
-        return 0;
+    if (base != s->next_offset)
+        return roll_to(log, base);
+    if (s->size == 0)
+        return 0; /* an empty segment takes any batch at its base */
     bool full = s->size + (int64_t)b->size > log->cfg.segment_bytes;
     bool old = now - s->created_ms > log->cfg.segment_ms;
     bool wide = base + b->last_offset_delta - s->base > (int64_t)UINT32_MAX;
-    if (s->size == 0 && !wide)
-        return 0; /* an empty segment takes anything that fits its offsets */
     if (full || old || wide || segment_index_full(s))
-        return roll(log);
+        return roll_to(log, base);
     return 0;
 }
 
@@ -621,9 +637,6 @@ int plg_log_append_at(plg_log_t *log, const uint8_t *p, size_t len)
     rc = maybe_roll(log, &b, b.base_offset, log_now(log));
     if (rc)
         return rc;
-    struct segment *s = log_active(log);
-    if (batch_last_offset(&b) - s->base > (int64_t)UINT32_MAX)
-        return PLG_ERANGE;
     return finish_append(log, p, &b);
 }
 

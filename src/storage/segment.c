@@ -250,7 +250,7 @@ static int64_t scan(struct segment *s, int64_t pos, int64_t file_end, int *reaso
     while (pos < file_end) {
         struct batch b;
         int rc = batch_validate(s->map + pos, (size_t)(file_end - pos), &b);
-        if (rc == 0 && (b.base_offset < s->next_offset ||
+        if (rc == 0 && (b.base_offset != s->next_offset ||
                         batch_last_offset(&b) - s->base > (int64_t)UINT32_MAX ||
                         pos + (int64_t)b.size > (int64_t)UINT32_MAX + 1))
             rc = PLG_ECORRUPT;
@@ -352,6 +352,50 @@ static bool indexes_valid(struct segment *s, int64_t file_end)
         prev_rel = rel;
     }
     return true;
+}
+
+int segment_adopt(struct store *st, int64_t base, int fd, int32_t index_bytes,
+                  int32_t index_interval, int64_t now_ms, struct segment **out)
+{
+    struct segment *s = segment_new(st, base, index_interval, now_ms);
+    if (!s) {
+        close(fd);
+        return PLG_ENOMEM;
+    }
+    s->fd = fd;
+    int rc = 0;
+    void *m = mmap(NULL, SEG_MAP_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        rc = -errno;
+    else
+        s->map = m;
+    char name[SEG_NAME_MAX];
+    int64_t fsize = 0, cut;
+    int reason = 0;
+    if (rc == 0) {
+        seg_name(name, base, "index");
+        rc = open_index(s, name, true, &s->idx_fd);
+    }
+    if (rc == 0) {
+        seg_name(name, base, "timeindex");
+        rc = open_index(s, name, true, &s->tix_fd);
+    }
+    if (rc == 0 && (ftruncate(s->idx_fd, 0) < 0 || ftruncate(s->tix_fd, 0) < 0))
+        rc = -errno;
+    if (rc == 0)
+        rc = file_size(fd, &fsize);
+    if (rc == 0)
+        rc = rebuild(s, index_bytes, fsize, &cut, &reason);
+    if (rc == 0 && (reason || cut != fsize))
+        rc = PLG_ECORRUPT;
+    if (rc == 0)
+        rc = segment_seal(s);
+    if (rc) {
+        segment_unref(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
 }
 
 int segment_recover_sealed(struct segment *s, int32_t index_bytes, bool *rebuilt, int64_t *cut_pos,

@@ -78,6 +78,13 @@ int segment_load(struct store *st, int64_t base, int32_t index_interval, int64_t
                  struct segment **out);
 
 /*
+ * Makes a sealed segment of base `base` from fd, an already written .log file (compaction):
+ * creates fresh index files, rebuilds them by a scan and seals. Takes ownership of fd.
+ */
+int segment_adopt(struct store *st, int64_t base, int fd, int32_t index_bytes,
+                  int32_t index_interval, int64_t now_ms, struct segment **out);
+
+/*
  * Recovery of a sealed segment: validates the indexes (rebuilding them when missing/invalid,
  * *rebuilt set), then CRC-checks the tail after the last index entry. *cut_pos is the position
  * of the first bad byte (== file size when clean) and *reason its error (0 when clean).

@@ -347,6 +347,7 @@ static void test_push_and_attach(void **state)
     struct sub y = {.a = {.on_drain = on_drain, .on_close = on_close}};
     rpc_session_attach(s, &x.a);
     rpc_session_attach(s, &y.a);
+    assert_int_equal(rpc_session_attached(s), 2);
     assert_int_equal(rpc_session_push(s, "log.records", json_pack("{s:i}", "subscription", 1)), 0);
     assert_int_equal(tr.npushes, 1);
     json_t *n = json_loads(tr.pushes[0], 0, NULL);
@@ -357,6 +358,8 @@ static void test_push_and_attach(void **state)
     assert_int_equal(x.drains, 1);
     assert_int_equal(y.drains, 1);
     rpc_session_detach(s, &y.a);
+    rpc_session_detach(s, &y.a); /* idempotent */
+    assert_int_equal(rpc_session_attached(s), 1);
     rpc_session_drained(s);
     assert_int_equal(x.drains, 2);
     assert_int_equal(y.drains, 1);

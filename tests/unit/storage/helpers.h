@@ -17,13 +17,13 @@
 static char dir[256];
 static int64_t fake_now = 1700000000000LL;
 
-static int64_t fake_clock(void *ctx)
+__attribute__((unused)) static int64_t fake_clock(void *ctx)
 {
     (void)ctx;
     return fake_now;
 }
 
-static int setup(void **state)
+__attribute__((unused)) static int setup(void **state)
 {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/plg-storage-unit-XXXXXX");
@@ -32,7 +32,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+__attribute__((unused)) static int teardown(void **state)
 {
     (void)state;
     char cmd[300];
@@ -41,12 +41,12 @@ static int teardown(void **state)
     return 0;
 }
 
-static void seg_path(char *out, size_t cap, int64_t base, const char *ext)
+__attribute__((unused)) static void seg_path(char *out, size_t cap, int64_t base, const char *ext)
 {
     snprintf(out, cap, "%s/%020lld.%s", dir, (long long)base, ext);
 }
 
-static int64_t file_len(const char *path)
+__attribute__((unused)) static int64_t file_len(const char *path)
 {
     struct stat st;
     if (stat(path, &st) < 0)
@@ -55,7 +55,8 @@ static int64_t file_len(const char *path)
 }
 
 /* A batch of n records "k<i % keys>" -> "v<tag>-<i>" padded to vsize bytes, timestamps ts+i. */
-static uint8_t *make_batch(int n, int vsize, int64_t ts, int tag, int keys, size_t *len)
+__attribute__((unused)) static uint8_t *make_batch(int n, int vsize, int64_t ts, int tag, int keys,
+                                                   size_t *len)
 {
     struct batch_builder bb;
     batch_builder_init(&bb, 0, ts);
@@ -73,7 +74,7 @@ static uint8_t *make_batch(int n, int vsize, int64_t ts, int tag, int keys, size
     return out;
 }
 
-static struct plg_log_options disk_opts(const struct plg_log_config *cfg)
+__attribute__((unused)) static struct plg_log_options disk_opts(const struct plg_log_config *cfg)
 {
     struct plg_log_options o = {0};
     o.config = cfg;

@@ -1,0 +1,329 @@
+/*
+ * compact.c — key-based compaction of a partition log (cleanup.policy=compact).
+ *
+ * Scope: the sealed segments (never the active one, so appends are never disturbed).
+ * Pass 1 maps every key to the offset of its last record in the sealed segments.
+ * Pass 2 rewrites each sealed segment that loses records: a record survives when it is the last
+ * of its key (records without a key always survive); a surviving tombstone (null value) is
+ * dropped once its timestamp is older than delete.retention.ms. Control batches are copied as
+ * they are. A batch keeping every record is copied byte for byte (compression kept); a batch
+ * losing some is rebuilt uncompressed with the same base offset, lastOffsetDelta, producer
+ * fields and timestamp type, and the survivors keep their offsets; a batch losing all becomes an
+ * empty batch over the same offset span, so segments stay contiguous in offsets.
+ *
+ * Files: the new segment is written to "<base>.log.cleaned" and synced; the old index files are
+ * removed, the cleaned file renamed over "<base>.log" and the directory synced; indexes are then
+ * rebuilt. A crash at any point leaves either the old or the new .log (stray ".cleaned" files
+ * are removed at open) and missing indexes are rebuilt by recovery.
+ * Thread model: runs on the log's owner thread and blocks it for the duration (see log.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "storage/log_internal.h"
+
+struct kent {
+    uint64_t hash;
+    uint8_t *key;
+    size_t klen;
+    int64_t offset;
+};
+
+struct keymap {
+    struct kent *e;
+    size_t cap, n;
+};
+
+static uint64_t key_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h | 1; /* 0 marks an empty slot */
+}
+
+static struct kent *km_slot(struct keymap *m, const uint8_t *k, size_t kl, uint64_t h)
+{
+    size_t i = (size_t)h & (m->cap - 1);
+    for (;;) {
+        struct kent *e = &m->e[i];
+        if (e->hash == 0 || (e->hash == h && e->klen == kl && memcmp(e->key, k, kl) == 0))
+            return e;
+        i = (i + 1) & (m->cap - 1);
+    }
+}
+
+static int km_grow(struct keymap *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 1024;
+    struct kent *old = m->e;
+    size_t ocap = m->cap;
+    m->e = calloc(ncap, sizeof *m->e);
+    if (!m->e) {
+        m->e = old;
+        return PLG_ENOMEM;
+    }
+    m->cap = ncap;
+    for (size_t i = 0; i < ocap; i++) {
+        if (old[i].hash)
+            *km_slot(m, old[i].key, old[i].klen, old[i].hash) = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+static int km_put(struct keymap *m, const uint8_t *k, size_t kl, int64_t offset)
+{
+    if ((m->n + 1) * 2 > m->cap && km_grow(m))
+        return PLG_ENOMEM;
+    uint64_t h = key_hash(k, kl);
+    struct kent *e = km_slot(m, k, kl, h);
+    if (e->hash == 0) {
+        e->key = malloc(kl ? kl : 1);
+        if (!e->key)
+            return PLG_ENOMEM;
+        memcpy(e->key, k, kl);
+        e->klen = kl;
+        e->hash = h;
+        m->n++;
+    }
+    e->offset = offset;
+    return 0;
+}
+
+static int64_t km_get(struct keymap *m, const uint8_t *k, size_t kl)
+{
+    if (!m->cap)
+        return -1;
+    struct kent *e = km_slot(m, k, kl, key_hash(k, kl));
+    return e->hash ? e->offset : -1;
+}
+
+static void km_free(struct keymap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->e[i].hash ? m->e[i].key : NULL);
+    free(m->e);
+}
+
+/* Calls fn for every record of batch b (decompressed into scratch when needed). */
+typedef int (*rec_fn)(void *ctx, const struct batch *b, const struct batch_record *r);
+
+static int for_records(const struct batch *b, struct buf *scratch, rec_fn fn, void *ctx)
+{
+    const uint8_t *rp;
+    size_t rl;
+    int rc = batch_records(b, scratch, 256u << 20, &rp, &rl);
+    if (rc)
+        return rc;
+    struct batch_iter it;
+    struct batch_record r;
+    batch_iter_init(&it, b, rp, rl);
+    while ((rc = batch_iter_next(&it, &r)) == 1) {
+        if ((rc = fn(ctx, b, &r)) != 0)
+            return rc;
+    }
+    return rc;
+}
+
+static int map_record(void *ctx, const struct batch *b, const struct batch_record *r)
+{
+    (void)b;
+    if (r->key_len < 0)
+        return 0;
+    return km_put(ctx, r->key, (size_t)r->key_len, r->offset);
+}
+
+struct rewrite {
+    struct keymap *km;
+    int64_t horizon; /* tombstones older than this go */
+    struct batch_builder bb;
+    int32_t kept, dropped;
+    int64_t dropped_total;
+    struct batch_header_kv *hdrs;
+    size_t hcap;
+};
+
+static bool survives(struct rewrite *w, const struct batch_record *r)
+{
+    if (r->key_len < 0)
+        return true;
+    if (km_get(w->km, r->key, (size_t)r->key_len) != r->offset)
+        return false;
+    return !(r->value_len < 0 && r->timestamp < w->horizon);
+}
+
+static int count_record(void *ctx, const struct batch *b, const struct batch_record *r)
+{
+    (void)b;
+    struct rewrite *w = ctx;
+    if (survives(w, r))
+        w->kept++;
+    else
+        w->dropped++;
+    return 0;
+}
+
+static int keep_record(void *ctx, const struct batch *b, const struct batch_record *r)
+{
+    (void)b;
+    struct rewrite *w = ctx;
+    if (!survives(w, r))
+        return 0;
+    if ((size_t)r->header_count > w->hcap) {
+        struct batch_header_kv *n = realloc(w->hdrs, (size_t)r->header_count * sizeof *n);
+        if (!n)
+            return PLG_ENOMEM;
+        w->hdrs = n;
+        w->hcap = (size_t)r->header_count;
+    }
+    struct rd hr;
+    rd_init(&hr, r->headers, r->headers_len);
+    for (int32_t i = 0; i < r->header_count; i++) {
+        if (batch_header_next(&hr, &w->hdrs[i]) != 1)
+            return PLG_ECORRUPT;
+    }
+    return batch_builder_add_at(&w->bb, r->offset, r->timestamp, r->key, r->key_len, r->value,
+                                r->value_len, w->hdrs, (size_t)r->header_count);
+}
+
+/* Rebuilds batch b with its surviving records (none: an empty batch over the same span). */
+static int rebuild_batch(struct rewrite *w, const struct batch *b, struct buf *scratch,
+                         struct buf *out)
+{
+    batch_builder_init(&w->bb, b->base_offset, b->base_timestamp);
+    w->bb.leader_epoch = b->leader_epoch;
+    w->bb.producer_id = b->producer_id;
+    w->bb.producer_epoch = b->producer_epoch;
+    w->bb.base_sequence = b->base_sequence;
+    w->bb.attributes = (int16_t)(b->attributes & BATCH_ATTR_TRANSACTIONAL);
+    int rc = for_records(b, scratch, keep_record, w);
+    uint8_t *nb = NULL;
+    size_t nlen;
+    if (rc == 0)
+        rc = batch_builder_finish(&w->bb, b->last_offset_delta, &nb, &nlen);
+    batch_builder_destroy(&w->bb);
+    if (rc == 0 && batch_is_log_append_time(b))
+        rc = batch_set_log_append_time(nb, nlen, b->max_timestamp);
+    if (rc == 0)
+        buf_put(out, nb, nlen);
+    free(nb);
+    return rc ? rc : out->oom ? PLG_ENOMEM : 0;
+}
+
+/* Writes the compacted contents of s into out; *changed when any record went. */
+static int compact_segment(struct rewrite *w, const struct segment *s, struct buf *scratch,
+                           struct buf *out, bool *changed)
+{
+    *changed = false;
+    for (int64_t pos = 0; pos < s->size;) {
+        struct batch b;
+        int rc = batch_parse(s->map + pos, (size_t)(s->size - pos), &b);
+        if (rc)
+            return rc;
+        pos += (int64_t)b.size;
+        if (batch_is_control(&b)) {
+            buf_put(out, b.records - BATCH_HEADER_SIZE, b.size);
+            continue;
+        }
+        w->kept = w->dropped = 0;
+        if ((rc = for_records(&b, scratch, count_record, w)) != 0)
+            return rc;
+        if (w->dropped == 0) {
+            buf_put(out, b.records - BATCH_HEADER_SIZE, b.size);
+            continue;
+        }
+        *changed = true;
+        w->dropped_total += w->dropped;
+        if ((rc = rebuild_batch(w, &b, scratch, out)) != 0)
+            return rc;
+    }
+    return out->oom ? PLG_ENOMEM : 0;
+}
+
+/* Replaces segs[i] by a segment holding `data` (same base). */
+static int swap_segment(struct plg_log *log, size_t i, const struct buf *data)
+{
+    struct segment *old = log->segs[i];
+    char cleaned[SEG_NAME_MAX + 16], name[SEG_NAME_MAX];
+    seg_name(name, old->base, "log");
+    snprintf(cleaned, sizeof cleaned, "%s.cleaned", name);
+    struct store *st = &log->store;
+    int fd;
+    int rc = st->ops->open(st, cleaned, true, &fd);
+    if (rc)
+        return rc;
+    if (ftruncate(fd, 0) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = store_pwrite_all(fd, data->data, data->len, 0);
+    if (rc == 0)
+        rc = st->ops->sync(st, fd);
+    static const char *const idx_ext[] = {"index", "timeindex"};
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        char iname[SEG_NAME_MAX];
+        seg_name(iname, old->base, idx_ext[k]);
+        rc = st->ops->remove(st, iname);
+    }
+    if (rc == 0)
+        rc = st->ops->rename(st, cleaned, name);
+    if (rc == 0)
+        rc = st->ops->sync_dir(st);
+    struct segment *s = NULL;
+    if (rc == 0)
+        rc = segment_adopt(st, old->base, fd, log->cfg.segment_index_bytes,
+                           log->cfg.index_interval_bytes, log_now(log), &s);
+    else
+        close(fd);
+    if (rc)
+        return rc;
+    log->segs[i] = s;
+    log_event(log, PLG_SEG_COMPACTED, s->base, s->next_offset);
+    segment_unref(old);
+    return 0;
+}
+
+int plg_log_compact(plg_log_t *log, int64_t *removed)
+{
+    if (removed)
+        *removed = 0;
+    if (!(log->cfg.cleanup_policy & PLG_CLEANUP_COMPACT) || log->nsegs < 2)
+        return 0;
+    size_t nsealed = log->nsegs - 1;
+    struct keymap km = {0};
+    struct buf scratch, out;
+    buf_init(&scratch);
+    buf_init(&out);
+    int rc = 0;
+    for (size_t i = 0; i < nsealed && rc == 0; i++) {
+        const struct segment *s = log->segs[i];
+        for (int64_t pos = 0; pos < s->size && rc == 0;) {
+            struct batch b;
+            rc = batch_parse(s->map + pos, (size_t)(s->size - pos), &b);
+            if (rc)
+                break;
+            if (!batch_is_control(&b))
+                rc = for_records(&b, &scratch, map_record, &km);
+            pos += (int64_t)b.size;
+        }
+    }
+    struct rewrite w = {.km = &km, .horizon = log_now(log) - log->cfg.delete_retention_ms};
+    for (size_t i = 0; i < nsealed && rc == 0; i++) {
+        bool changed;
+        buf_reset(&out);
+        rc = compact_segment(&w, log->segs[i], &scratch, &out, &changed);
+        if (rc == 0 && changed)
+            rc = swap_segment(log, i, &out);
+    }
+    if (removed)
+        *removed = w.dropped_total;
+    free(w.hdrs);
+    buf_free(&scratch);
+    buf_free(&out);
+    km_free(&km);
+    return rc;
+}

@@ -1,0 +1,305 @@
+/*
+ * test_compact.c — key-based compaction: offsets preserved, the last value per key kept,
+ * tombstones kept until delete.retention.ms and dropped after, compressed batches rewritten,
+ * control batches untouched, the active segment untouched, the result survives a reopen;
+ * on disk and in memory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "helpers.h"
+
+enum { NREC = 600, NKEYS = 23 };
+
+struct rec {
+    int64_t offset;
+    int key;   /* -1: no key */
+    int value; /* -1: tombstone */
+    int64_t ts;
+};
+
+static struct rec model[NREC + 64];
+static int nmodel;
+
+/* Record i: key i % NKEYS (every 50th record has no key), value i, except every 7th record of
+ * key 3 and key 5 is a tombstone, and so is their last record. Batches of 1..5 records; every 11th
+ * batch gzip-compressed. */
+static void append_model(plg_log_t *log, int64_t ts0)
+{
+    nmodel = 0;
+    int i = 0, nb = 0;
+    while (i < NREC) {
+        int n = 1 + nb % 5;
+        struct batch_builder bb;
+        batch_builder_init(&bb, 0, ts0 + i);
+        int64_t base = plg_log_end_offset(log);
+        for (int r = 0; r < n && i < NREC; r++, i++) {
+            char k[16], v[32];
+            int key = i % 50 == 0 ? -1 : i % NKEYS;
+            int tomb = (key == 3 || key == 5) && ((i / NKEYS) % 7 == 6 || i + NKEYS >= NREC);
+            int kl = snprintf(k, sizeof k, "key%d", key);
+            int vl = snprintf(v, sizeof v, "value-%d", i);
+            assert_int_equal(batch_builder_add(&bb, ts0 + i, key < 0 ? NULL : k, key < 0 ? -1 : kl,
+                                               tomb ? NULL : v, tomb ? -1 : vl, NULL, 0),
+                             0);
+            model[nmodel++] = (struct rec){base + r, key, tomb ? -1 : i, ts0 + i};
+        }
+        uint8_t *b;
+        size_t len;
+        assert_int_equal(batch_builder_finish(&bb, -1, &b, &len), 0);
+        batch_builder_destroy(&bb);
+        if (nb % 11 == 10) {
+            /* Recompress the records section with gzip. */
+            uint8_t *z = malloc(len + 128);
+            memcpy(z, b, BATCH_HEADER_SIZE);
+            z_stream zs;
+            memset(&zs, 0, sizeof zs);
+            assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+            zs.next_in = b + BATCH_HEADER_SIZE;
+            zs.avail_in = (unsigned)(len - BATCH_HEADER_SIZE);
+            zs.next_out = z + BATCH_HEADER_SIZE;
+            zs.avail_out = 128 + (unsigned)len - BATCH_HEADER_SIZE;
+            assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+            size_t zl = BATCH_HEADER_SIZE + zs.total_out;
+            deflateEnd(&zs);
+            be32_put(z + BATCH_OFF_LENGTH, (uint32_t)(zl - BATCH_LOG_OVERHEAD));
+            be16_put(z + BATCH_OFF_ATTRIBUTES, BATCH_CODEC_GZIP);
+            be32_put(z + BATCH_OFF_CRC, batch_compute_crc(z, zl));
+            free(b);
+            b = z;
+            len = zl;
+        }
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        free(b);
+        nb++;
+    }
+}
+
+/* sscanf over a length-delimited field. */
+static bool scan_int(const uint8_t *p, int32_t len, const char *fmt, int *out)
+{
+    char tmp[64];
+    if (len >= (int32_t)sizeof tmp)
+        return false;
+    memcpy(tmp, p, (size_t)len);
+    tmp[len] = 0;
+    return sscanf(tmp, fmt, out) == 1;
+}
+
+/* Reads every record of the log: offsets strictly increase and contiguity holds per batch. */
+static int read_all(plg_log_t *log, struct rec *out, int cap)
+{
+    uint8_t *all;
+    size_t len;
+    int64_t next;
+    assert_int_equal(plg_log_read_copy(log, plg_log_start_offset(log), SIZE_MAX, &all, &len, &next),
+                     0);
+    int n = 0;
+    size_t pos = 0;
+    int64_t expect_base = plg_log_start_offset(log);
+    struct buf sc;
+    buf_init(&sc);
+    while (pos < len) {
+        struct batch b;
+        assert_int_equal(batch_validate_deep(all + pos, len - pos, &sc, 1 << 24, &b), 0);
+        assert_int_equal(b.base_offset, expect_base);
+        expect_base = batch_last_offset(&b) + 1;
+        const uint8_t *rp;
+        size_t rl;
+        assert_int_equal(batch_records(&b, &sc, 1 << 24, &rp, &rl), 0);
+        struct batch_iter it;
+        struct batch_record r;
+        batch_iter_init(&it, &b, rp, rl);
+        while (batch_iter_next(&it, &r) == 1) {
+            assert_true(n < cap);
+            int key = -1, value = -1;
+            /* Records not from the model (make_batch's "k0"/"v0-0") read as -2. */
+            if (r.key_len >= 0 && !scan_int(r.key, r.key_len, "key%d", &key))
+                key = -2;
+            if (r.value_len >= 0 && !scan_int(r.value, r.value_len, "value-%d", &value))
+                value = -2;
+            out[n++] = (struct rec){r.offset, key, value, r.timestamp};
+        }
+        pos += b.size;
+    }
+    assert_int_equal(expect_base, plg_log_end_offset(log));
+    buf_free(&sc);
+    free(all);
+    return n;
+}
+
+/* What must survive compaction of everything below `active_base` at time now. */
+static int expected(int64_t active_base, int64_t now, int64_t delete_retention, struct rec *out)
+{
+    int n = 0;
+    for (int i = 0; i < nmodel; i++) {
+        const struct rec *m = &model[i];
+        bool keep = true;
+        if (m->offset < active_base && m->key >= 0) {
+            for (int j = i + 1; j < nmodel && model[j].offset < active_base; j++) {
+                if (model[j].key == m->key)
+                    keep = false;
+            }
+            if (keep && m->value < 0 && m->ts < now - delete_retention)
+                keep = false;
+        }
+        if (keep)
+            out[n++] = *m;
+    }
+    return n;
+}
+
+static void check_equal(const struct rec *got, int ng, const struct rec *want, int nw)
+{
+    assert_int_equal(ng, nw);
+    for (int i = 0; i < nw; i++) {
+        assert_int_equal(got[i].offset, want[i].offset);
+        assert_int_equal(got[i].key, want[i].key);
+        assert_int_equal(got[i].value, want[i].value);
+        assert_int_equal(got[i].ts, want[i].ts);
+    }
+}
+
+/* Remembers the base of the newest segment (the active one). */
+static void on_seg(void *ctx, enum plg_segment_event kind, int64_t base, int64_t arg)
+{
+    (void)arg;
+    if (kind == PLG_SEG_CREATED)
+        *(int64_t *)ctx = base;
+}
+
+static void run_compaction(bool memory)
+{
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    c.segment_bytes = 2048;
+    c.index_interval_bytes = 128;
+    c.fsync_policy = PLG_FSYNC_NEVER;
+    c.retention_ms = -1;
+    c.cleanup_policy = PLG_CLEANUP_COMPACT;
+    c.delete_retention_ms = 100000;
+    struct plg_log_options o = disk_opts(&c);
+    o.memory_only = memory;
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(memory ? NULL : dir, &o, &log, NULL), 0);
+    int64_t ts0 = fake_now - 50000; /* records 50 s old; tombstones kept (100 s) */
+    append_model(log, ts0);
+    assert_int_equal(plg_log_roll(log), 0);   /* everything is sealed now */
+    int64_t active = plg_log_end_offset(log); /* just rolled: the active segment is empty */
+    int32_t segs = plg_log_segment_count(log);
+    assert_true(segs > 5);
+    int64_t size_before = plg_log_size_bytes(log);
+
+    static struct rec got[NREC + 64], want[NREC + 64];
+    int64_t removed;
+    assert_int_equal(plg_log_compact(log, &removed), 0);
+    int nw = expected(active, fake_now, c.delete_retention_ms, want);
+    assert_int_equal(removed, nmodel - nw);
+    assert_true(removed > NREC / 2);
+    check_equal(got, read_all(log, got, NREC + 64), want, nw);
+    assert_int_equal(plg_log_segment_count(log), segs);
+    assert_true(plg_log_size_bytes(log) < size_before);
+    assert_int_equal(plg_log_end_offset(log), active);
+    /* Some tombstones are still there (younger than delete.retention.ms). */
+    int tombs = 0;
+    for (int i = 0; i < nw; i++)
+        tombs += want[i].value < 0;
+    assert_true(tombs > 0);
+
+    /* Time passes: the tombstones expire and a second compaction drops them. */
+    fake_now += 200000;
+    assert_int_equal(plg_log_compact(log, &removed), 0);
+    assert_int_equal(removed, tombs);
+    nw = expected(active, fake_now, c.delete_retention_ms, want);
+    check_equal(got, read_all(log, got, NREC + 64), want, nw);
+    for (int i = 0; i < nw; i++)
+        assert_true(want[i].value >= 0);
+    /* A third run finds nothing to do. */
+    assert_int_equal(plg_log_compact(log, &removed), 0);
+    assert_int_equal(removed, 0);
+
+    /* Appends continue; the time index and offset lookups work on compacted segments. */
+    size_t len;
+    uint8_t *b = make_batch(2, 10, fake_now, 0, 0, &len);
+    struct plg_append_info info;
+    assert_int_equal(plg_log_append(log, b, len, &info), 0);
+    assert_int_equal(info.base_offset, active);
+    free(b);
+    int64_t off;
+    assert_int_equal(plg_log_lookup_time(log, want[nw / 2].ts, &off), 0);
+    assert_int_equal(off, want[nw / 2].offset);
+    if (!memory) {
+        assert_int_equal(plg_log_close(log), 0);
+        struct plg_log_recovery rec;
+        assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+        assert_int_equal(rec.truncate_reason, 0);
+        assert_int_equal(rec.indexes_rebuilt, 0);
+        int ng = read_all(log, got, NREC + 64);
+        assert_int_equal(ng, nw + 2);
+        check_equal(got, nw, want, nw);
+    }
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+static void test_compact_disk(void **state)
+{
+    (void)state;
+    run_compaction(false);
+}
+
+static void test_compact_memory(void **state)
+{
+    (void)state;
+    run_compaction(true);
+}
+
+static void test_compact_off_and_active(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    c.segment_bytes = 2048;
+    c.fsync_policy = PLG_FSYNC_NEVER;
+    c.delete_retention_ms = 0;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    int64_t active = 0;
+    struct plg_log_hooks h = {.ctx = &active, .on_segment_event = on_seg};
+    plg_log_set_hooks(log, &h);
+    append_model(log, fake_now - 1000);
+    assert_true(active > 0);
+    assert_true(active < plg_log_end_offset(log)); /* records in the active segment */
+    int64_t size = plg_log_size_bytes(log);
+    int64_t removed = 99;
+    /* cleanup.policy=delete: compaction does nothing. */
+    assert_int_equal(plg_log_compact(log, &removed), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(plg_log_size_bytes(log), size);
+    /* With compact, only sealed segments change: the active one is kept whole, even though
+     * its keys repeat and it holds tombstones older than delete.retention.ms (0). */
+    c.cleanup_policy = PLG_CLEANUP_COMPACT;
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    assert_int_equal(plg_log_compact(log, &removed), 0);
+    static struct rec got[NREC + 64], want[NREC + 64];
+    int nw = expected(active, fake_now, 0, want);
+    assert_int_equal(removed, nmodel - nw);
+    check_equal(got, read_all(log, got, NREC + 64), want, nw);
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_compact_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_off_and_active, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
