@@ -232,6 +232,16 @@ def main():
         assert value_of(m1, "pyralog_rpc_records_out_total") >= 250
         assert value_of(m1, 'pyralog_rpc_errors_total{class="params"}') >= 10
         assert value_of(m1, 'pyralog_rpc_request_duration_seconds_count{method="log.read"}') > 0
+        # the Kafka path and storage report into the same registry
+        k = 'pyralog_kafka_requests_total{api="Produce"}'
+        assert value_of(m1, k) - value_of(m0, k) >= 5, value_of(m1, k)
+        assert value_of(m1, 'pyralog_kafka_request_duration_seconds_count{api="Fetch"}') >= 1
+        assert value_of(m1, 'pyralog_log_end_offset{topic="t2",partition="0"}') == 250
+        assert value_of(m1, 'pyralog_log_size_bytes{topic="t2",partition="0"}') > 0
+        assert value_of(m1, "pyralog_log_records_appended_total") - \
+            value_of(m0, "pyralog_log_records_appended_total") >= 250 + 11
+        assert value_of(m1, 'pyralog_net_connections_accepted_total{listener="kafka"}') >= 5
+        assert value_of(m1, "pyralog_process_cpu_seconds_total") > 0
         rpc.c.close()
         assert srv.stop() == 0, srv.output()
     print("ok")
