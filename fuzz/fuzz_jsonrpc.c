@@ -75,7 +75,8 @@ static void m_later(struct rpc_call *c, json_t *params, void *ctx)
 }
 
 /* Differential check of the request parser against jansson's own: same value whenever both
- * accept; nothing accepted that jansson rejects; jansson-accepted input refused only for depth. */
+ * accept; nothing accepted that jansson rejects; jansson-accepted input refused only for depth
+ * or for a NUL byte. */
 static void check_parser(const uint8_t *data, size_t size)
 {
     json_t *mine = NULL;
@@ -85,7 +86,8 @@ static void check_parser(const uint8_t *data, size_t size)
     if (rc == 0) {
         assert(ref && json_equal(mine, ref));
     } else {
-        assert(!ref || strstr(why, "nesting too deep"));
+        /* jansson reads a NUL byte as the end of input in places; we refuse NUL outright. */
+        assert(!ref || strstr(why, "nesting too deep") || memchr(data, 0, size));
     }
     json_decref(mine);
     json_decref(ref);

@@ -8,9 +8,10 @@
  * nothing jansson rejects).
  *
  * Accepts what json_loadb(p, len, JSON_DECODE_ANY, ...) accepts, except that nesting deeper than
- * RPC_JSON_MAX_DEPTH is refused: any value at the top level, surrounding whitespace, strings
- * without NUL (\u0000 refused, as jansson does by default), integers that fit in json_int_t
- * (others are errors), reals that stay finite, duplicate object keys (the last one wins).
+ * RPC_JSON_MAX_DEPTH is refused, and so is any NUL byte (jansson takes some for the end of input):
+ * any value at the top level, surrounding whitespace, strings without NUL (\u0000 refused, as
+ * jansson does by default), integers that fit in json_int_t (others are errors), reals that stay
+ * finite, duplicate object keys (the last one wins).
  *
  * Pure; thread-safe; never reads past len.
  */
