@@ -10,6 +10,7 @@
  * out below it and a new block is reserved (and fsynced) before the first id above it.
  */
 #include "broker/broker_int.h"
+#include "broker/group_coord.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1027,7 +1028,8 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
         goto fail;
     b->durable_async.data = b;
     broker_register_core_apis(b);
-    if ((rc = pid_load(b)) || (rc = registry_load(b))) {
+    if ((rc = pid_load(b)) || (rc = registry_load(b)) ||
+        (rc = group_coord_open(b, NULL, &b->groups))) {
         broker_close(b);
         return rc;
     }
@@ -1074,6 +1076,7 @@ int broker_register_api(struct broker *b, int16_t api_key, broker_api_fn fn)
 void broker_shutdown(struct broker *b)
 {
     b->shutting = true;
+    group_coord_shutdown(b->groups);
     broker_watch_fire_all(&b->parked);
     for (int32_t i = 0; i < b->ntopics; i++) {
         struct btopic *t = b->topics[i];
@@ -1098,6 +1101,8 @@ int broker_close(struct broker *b)
     for (int32_t i = 0; i < b->ntopics; i++)
         topic_free(b, b->topics[i], false);
     free(b->topics);
+    group_coord_free(b->groups); /* after the logs: late commit callbacks touch it */
+    b->groups = NULL;
     buf_free(&b->scratch);
     kv_free(b->topic_defaults);
     free(b->data_dir);

@@ -37,5 +37,6 @@ int cmd_seq(int argc, char **argv);
 int cli_obl_u64(const char *s, unsigned long long min, unsigned long long max,
                 unsigned long long *out);
 int cli_obl_hostport(const char *s, char *host, size_t hlen, int *port);
+int cmd_group(int argc, char **argv);
 
 #endif

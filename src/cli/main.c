@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
     {"obelisk", cmd_obelisk, "run an Obelisk node (Scarab IDs and named sequences)"},
     {"id", cmd_id, "Scarab IDs: id next, id decode"},
     {"seq", cmd_seq, "values of a named Obelisk sequence: seq next"},
+    {"group", cmd_group, "list consumer groups, describe one (members, offsets, lag)"},
 };
 
 static void usage(FILE *out)
