@@ -242,8 +242,8 @@ static bool fetch_eval(struct fetch *f, bool final)
             if (total > 0 && room <= 0)
                 continue;
             size_t want = (size_t)fp->max_bytes;
-            if (total > 0 && (int64_t)want > room)
-                want = (size_t)room;
+            if (room > 0 && (int64_t)want > room)
+                want = (size_t)room; /* the log still returns one whole batch at least */
             int rc = plg_log_read(log, fp->offset, want, &fp->slice);
             if (rc) {
                 pr->error_code = broker_kerr(rc);
