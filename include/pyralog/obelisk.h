@@ -18,7 +18,10 @@
  *   clock stepping backwards: a time floor kept in an Obelisk counter (`<dir>/scarab.floor`) is
  *   reserved ahead in windows; a restarted generator starts at the floor; the time part of an ID
  *   is a logical clock that is never behind the wall clock (it runs ahead when the clock steps
- *   back or when a millisecond's 4096 sequence values are used up).
+ *   back or when a millisecond's 4096 sequence values are used up). The logical clock never
+ *   advances faster than real (monotonic) time plus a bounded lead (max_lead_ms): above 4096 IDs
+ *   per ms sustained, the generator sleeps until the next millisecond, so 4096/ms is the
+ *   ceiling and ID times stay honest.
  *
  * Thread model: a counter or generator handle is used by one thread at a time (the caller
  * serialises, e.g. the event loop thread). Different handles are independent. One process at a
@@ -104,10 +107,14 @@ typedef struct plg_scarab plg_scarab_t;
 #define PLG_SCARAB_SEQ_BITS 12
 #define PLG_SCARAB_NODE_BITS 10
 #define PLG_SCARAB_MS_BITS 41
+#define PLG_SCARAB_MAX_LEAD_MS 100
 
-/* A clock in Unix milliseconds; injectable for tests. NULL → CLOCK_REALTIME. */
+/* Clocks, injectable for tests; any NULL member → the real one. now_ms is the wall clock in Unix
+ * ms (may step backwards); mono_us a monotonic clock in µs; sleep_us waits that long. */
 struct plg_clock {
     int64_t (*now_ms)(void *ctx);
+    int64_t (*mono_us)(void *ctx);
+    void (*sleep_us)(void *ctx, int64_t us);
     void *ctx;
 };
 
@@ -115,6 +122,8 @@ struct plg_scarab_opts {
     unsigned node_id;              /* 0..1023 */
     const struct plg_clock *clock; /* NULL → real time */
     uint64_t window_ms;            /* floor reserved ahead per fsync; 0 → 1000 */
+    uint64_t max_lead_ms;          /* how far exhausting 4096 IDs/ms may run the logical clock
+                                      ahead of real elapsed time; 0 → PLG_SCARAB_MAX_LEAD_MS */
     const struct plg_obelisk_io *io;
 };
 
@@ -122,7 +131,8 @@ struct plg_scarab_opts {
  * Freed with plg_scarab_close(). */
 int plg_scarab_open(const char *dir, const struct plg_scarab_opts *opts, plg_scarab_t **out);
 
-/* One ID. Errors: PLG_EOVERFLOW (after year 2094), floor I/O errors (see plg_obelisk_next). */
+/* One ID. May sleep (< 1 ms at a time) when the 4096-per-ms ceiling is reached. Errors:
+ * PLG_EOVERFLOW (after year 2094), floor I/O errors (see plg_obelisk_next). */
 int plg_scarab_next(plg_scarab_t *g, uint64_t *id);
 
 /* n IDs into ids[0..n), strictly increasing. */

@@ -25,6 +25,10 @@ void cli_err(const char *what, const char *fmt, ...) __attribute__((format(print
 bool cli_wants_help(int argc, char **argv);
 
 int cmd_version(int argc, char **argv);
+int cmd_server(int argc, char **argv);
+int cmd_topic(int argc, char **argv);
+int cmd_produce(int argc, char **argv);
+int cmd_consume(int argc, char **argv);
 int cmd_obelisk(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_seq(int argc, char **argv);
@@ -33,5 +37,6 @@ int cmd_seq(int argc, char **argv);
 int cli_obl_u64(const char *s, unsigned long long min, unsigned long long max,
                 unsigned long long *out);
 int cli_obl_hostport(const char *s, char *host, size_t hlen, int *port);
+int cmd_group(int argc, char **argv);
 
 #endif

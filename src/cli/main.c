@@ -8,9 +8,14 @@
 
 static const struct cli_command commands[] = {
     {"version", cmd_version, "print version and build info"},
+    {"server", cmd_server, "run a Pyralog node (Kafka-compatible broker)"},
+    {"topic", cmd_topic, "create, list, describe, delete topics"},
+    {"produce", cmd_produce, "send stdin lines as records"},
+    {"consume", cmd_consume, "print record values"},
     {"obelisk", cmd_obelisk, "run an Obelisk node (Scarab IDs and named sequences)"},
     {"id", cmd_id, "Scarab IDs: id next, id decode"},
     {"seq", cmd_seq, "values of a named Obelisk sequence: seq next"},
+    {"group", cmd_group, "list consumer groups, describe one (members, offsets, lag)"},
 };
 
 static void usage(FILE *out)

@@ -66,6 +66,23 @@ const struct kapi *kapi_find(int key)
     return NULL;
 }
 
+/*
+ * librdkafka 2.0.2 leaves zero padding after some flexible request bodies, which Kafka brokers
+ * ignore: OffsetFetch v6+ "all topics" reserves a 4-byte array count and never finalises it
+ * (the null array is the first byte, three zeros trail), and ListGroups v4 ends with one extra
+ * zero byte. Accept at most 4 trailing zero bytes after a flexible body; anything else is
+ * still corrupt.
+ */
+static bool trailing_padding_ok(const struct kreq *q, const struct rd *r)
+{
+    if (!q->flex || rd_left(r) > 4)
+        return false;
+    for (size_t i = r->pos; i < r->len; i++)
+        if (r->p[i])
+            return false;
+    return true;
+}
+
 int kafka_request_decode(const uint8_t *p, size_t len, struct karena *a, struct kreq *out)
 {
     memset(out, 0, sizeof *out);
@@ -94,7 +111,7 @@ int kafka_request_decode(const uint8_t *p, size_t len, struct karena *a, struct 
     rc = kmsg_decode(&r, out->api->req, out->hdr.api_version, out->flex, a, out->body);
     if (rc)
         goto fail;
-    if (rd_left(&r)) {
+    if (rd_left(&r) && !trailing_padding_ok(out, &r)) {
         rc = PLG_ECORRUPT; /* trailing bytes after the body */
         goto fail;
     }

@@ -25,6 +25,7 @@
 
 #include "base/bytes.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "pyralog/pyralog.h"
 
 enum { CHUNK_MEM, CHUNK_FILE };
@@ -96,6 +97,9 @@ struct net_server {
     void (*done)(void *);
     void *done_arg;
     bool done_called;
+    /* metrics, labelled listener="<name>" */
+    struct mx_gauge *m_conns;
+    struct mx_counter *m_accepted, *m_refused, *m_bytes_in, *m_bytes_out;
 };
 
 #define RBUF_MIN 65536
@@ -267,6 +271,7 @@ static void on_conn_poll_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    mx_gauge_add(s->m_conns, -1);
     net_conn_unref(c);
     server_maybe_done(s);
 }
@@ -395,6 +400,7 @@ void net_conn_noreply(struct net_conn *c, uint64_t seq)
 static void conn_consume(struct net_conn *c, size_t n)
 {
     c->queued -= n;
+    mx_counter_add(c->srv->m_bytes_out, n);
     while (n > 0 || (c->wq_head && c->wq_head->cur == c->wq_head->n)) {
         struct net_resp *r = c->wq_head;
         assert(r);
@@ -619,6 +625,7 @@ static void conn_read(struct net_conn *c)
             return;
         }
         c->rlen += (size_t)n;
+        mx_counter_add(c->srv->m_bytes_in, (uint64_t)n);
         conn_process(c);
     }
 }
@@ -683,6 +690,8 @@ static void conn_open(struct net_server *s, int fd, const struct sockaddr_storag
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    mx_gauge_add(s->m_conns, 1);
+    mx_counter_inc(s->m_accepted);
     c->events = UV_READABLE;
     uv_poll_start(&c->poll, UV_READABLE, on_conn_poll);
     if (s->h.on_open)
@@ -710,6 +719,7 @@ static void on_listen_poll(uv_poll_t *h, int status, int events)
             PLG_WARN("net",
                      "msg=\"connection refused: limit reached\" listener=%s max.connections=%d",
                      s->name, s->o.max_conns);
+            mx_counter_inc(s->m_refused);
             close(fd);
             continue;
         }
@@ -730,6 +740,19 @@ int net_server_open(uv_loop_t *loop, const struct net_server_opts *opts,
     snprintf(s->host, sizeof s->host, "%s", opts->host ? opts->host : "127.0.0.1");
     s->o.name = s->name;
     s->o.host = s->host;
+    char labels[64];
+    snprintf(labels, sizeof labels, "listener=\"%s\"", s->name);
+    struct mx_registry *mr = mx_default();
+    s->m_conns =
+        mx_gauge_get(mr, "pyralog_net_connections", "Open connections by listener.", labels);
+    s->m_accepted = mx_counter_get(mr, "pyralog_net_connections_accepted_total",
+                                   "Connections accepted by listener.", labels);
+    s->m_refused = mx_counter_get(mr, "pyralog_net_connections_refused_total",
+                                  "Connections refused at max.connections, by listener.", labels);
+    s->m_bytes_in = mx_counter_get(mr, "pyralog_net_bytes_in_total",
+                                   "Bytes read from client connections, by listener.", labels);
+    s->m_bytes_out = mx_counter_get(mr, "pyralog_net_bytes_out_total",
+                                    "Bytes written to client connections, by listener.", labels);
     if (s->o.max_inflight < 2)
         s->o.max_inflight = 2;
     if (s->o.max_queued < 65536)
@@ -835,6 +858,13 @@ void net_server_shutdown(struct net_server *s, void (*done)(void *arg), void *ar
         }
         net_conn_unref(c);
     }
+}
+
+void net_server_close_all(struct net_server *s)
+{
+    for (struct net_conn *c = s->conns; c; c = c->next)
+        if (!c->closed)
+            net_conn_close(c, "shutdown grace period over");
 }
 
 void net_server_free(struct net_server *s)

@@ -58,8 +58,9 @@ struct net_handler {
     void *ctx;
     /* A complete frame (size prefix stripped). `seq` identifies its response slot; the callee
      * must eventually call net_conn_reply() or net_conn_noreply() with it (or close the
-     * connection). The frame bytes are valid during the call only. */
-    void (*on_frame)(void *ctx, struct net_conn *c, uint64_t seq, const uint8_t *frame, size_t len);
+     * connection). The frame bytes are valid during the call only, and the callee may modify
+     * them in place (the broker patches produced batches before storing them). */
+    void (*on_frame)(void *ctx, struct net_conn *c, uint64_t seq, uint8_t *frame, size_t len);
     /* Optional: a connection was accepted / is gone (no more frames will arrive). */
     void (*on_open)(void *ctx, struct net_conn *c);
     void (*on_close)(void *ctx, struct net_conn *c);
@@ -74,6 +75,9 @@ int net_server_port(const struct net_server *s);
 /* Graceful stop: closes the listener, stops reading every connection, lets every accepted
  * request be answered and written, closes the connections, then calls done(arg) once. */
 void net_server_shutdown(struct net_server *s, void (*done)(void *arg), void *arg);
+/* During shutdown: closes every connection now, dropping unsent responses (used when clients
+ * do not drain their sockets within the shutdown grace period). */
+void net_server_close_all(struct net_server *s);
 void net_server_free(struct net_server *s);
 /* Number of open connections. */
 int net_server_conn_count(const struct net_server *s);

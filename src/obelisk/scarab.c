@@ -8,6 +8,12 @@
  * the 4096 sequence values run out. So IDs strictly increase and their time part is never behind
  * the wall clock at issue time.
  *
+ * Ceiling: moving to the next logical millisecond because 4096 values ran out is allowed only
+ * while ms <= anchor_ms + (elapsed monotonic time since the anchor) + max_lead, where the anchor
+ * is the last time the logical clock synced to the wall clock. Beyond that the call sleeps until
+ * monotonic time catches up. Monotonic time keeps this working when the wall clock stepped back
+ * (the logical clock then advances at real speed) or is frozen.
+ *
  * Crash safety: before issuing any ID in millisecond m the generator makes sure m < floor, where
  * floor is the value of an Obelisk counter (`scarab.floor`, one value per ms, unit 100 ms per
  * byte). The floor is raised a window ahead (default 1 s) with one ftruncate + fsync, so there is
@@ -36,6 +42,9 @@ struct plg_scarab {
     uint32_t seq;   /* next sequence value in ms; > SCARAB_SEQ_MAX when used up */
     unsigned node;
     uint64_t window;
+    uint64_t max_lead_ms;
+    uint64_t anchor_ms;     /* logical ms at the last sync to the wall clock */
+    int64_t anchor_mono_us; /* monotonic time then */
     struct plg_clock clock;
 };
 
@@ -45,6 +54,22 @@ static int64_t real_now_ms(void *ctx)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t real_mono_us(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void real_sleep_us(void *ctx, int64_t us)
+{
+    (void)ctx;
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
 }
 
 int plg_scarab_open(const char *dir, const struct plg_scarab_opts *opts, plg_scarab_t **out)
@@ -57,9 +82,15 @@ int plg_scarab_open(const char *dir, const struct plg_scarab_opts *opts, plg_sca
         return PLG_ENOMEM;
     g->node = opts->node_id;
     g->window = opts->window_ms ? opts->window_ms : 1000;
-    g->clock.now_ms = real_now_ms;
+    g->max_lead_ms = opts->max_lead_ms ? opts->max_lead_ms : PLG_SCARAB_MAX_LEAD_MS;
     if (opts->clock)
         g->clock = *opts->clock;
+    if (!g->clock.now_ms)
+        g->clock.now_ms = real_now_ms;
+    if (!g->clock.mono_us)
+        g->clock.mono_us = real_mono_us;
+    if (!g->clock.sleep_us)
+        g->clock.sleep_us = real_sleep_us;
     size_t len = strlen(dir) + 16;
     char *path = malloc(len);
     if (!path) {
@@ -77,6 +108,8 @@ int plg_scarab_open(const char *dir, const struct plg_scarab_opts *opts, plg_sca
     g->floor = plg_obelisk_limit(g->floor_ctr);
     g->ms = g->floor; /* start after everything a previous process may have issued */
     g->seq = 0;
+    g->anchor_ms = g->ms;
+    g->anchor_mono_us = g->clock.mono_us(g->clock.ctx);
     *out = g;
     return 0;
 }
@@ -85,13 +118,27 @@ int plg_scarab_next_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *co
 {
     if (max == 0)
         return PLG_EINVAL;
-    int64_t now = g->clock.now_ms(g->clock.ctx) - PLG_SCARAB_EPOCH_MS;
-    if (now > 0 && (uint64_t)now > g->ms) {
-        g->ms = (uint64_t)now;
-        g->seq = 0;
-    } else if (g->seq > SCARAB_SEQ_MAX) {
-        g->ms++;
-        g->seq = 0;
+    for (;;) {
+        int64_t now = g->clock.now_ms(g->clock.ctx) - PLG_SCARAB_EPOCH_MS;
+        if (now > 0 && (uint64_t)now > g->ms) {
+            g->ms = (uint64_t)now;
+            g->seq = 0;
+            g->anchor_ms = g->ms;
+            g->anchor_mono_us = g->clock.mono_us(g->clock.ctx);
+            break;
+        }
+        if (g->seq <= SCARAB_SEQ_MAX)
+            break;
+        /* This millisecond is used up: move on if real time allows, else wait. */
+        int64_t elapsed_us = g->clock.mono_us(g->clock.ctx) - g->anchor_mono_us;
+        int64_t over_ms = (int64_t)(g->ms + 1) - (int64_t)(g->anchor_ms + g->max_lead_ms);
+        int64_t wait_us = over_ms * 1000 - elapsed_us;
+        if (wait_us <= 0) {
+            g->ms++;
+            g->seq = 0;
+            break;
+        }
+        g->clock.sleep_us(g->clock.ctx, wait_us < 1000 ? wait_us : 1000);
     }
     if (g->ms >= SCARAB_MS_LIMIT)
         return PLG_EOVERFLOW;

@@ -86,7 +86,7 @@ static void write_all(int fd, const void *p, size_t n)
 static void child(const char *dir, unsigned node, struct child_clock *ck, uint64_t lease,
                   unsigned seed, int fd)
 {
-    struct plg_clock clock = {child_now, ck};
+    struct plg_clock clock = {.now_ms = child_now, .ctx = ck};
     struct obl_service_opts o = {
         .data_dir = dir, .node_id = node, .seq_lease = lease, .clock = &clock};
     struct obl_service *s;

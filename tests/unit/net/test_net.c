@@ -45,7 +45,7 @@ struct fixture {
  * 'E' echo now, 'H' hold (answer when the next 'R' arrives, after it: out of order),
  * 'R' reply to this then release held ones, 'F' reply with 5 bytes of the temp file,
  * 'N' no reply. */
-static void on_frame(void *ctx, struct net_conn *c, uint64_t seq, const uint8_t *p, size_t len)
+static void on_frame(void *ctx, struct net_conn *c, uint64_t seq, uint8_t *p, size_t len)
 {
     struct fixture *f = ctx;
     f->frames++;

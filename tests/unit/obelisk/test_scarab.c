@@ -16,13 +16,26 @@
 
 #include "tmpdir.h"
 
-static int64_t fake_now;
+static int64_t fake_now, fake_mono, slept;
 static int64_t fake_clock(void *ctx)
 {
     (void)ctx;
     return fake_now;
 }
-static const struct plg_clock fake = {fake_clock, NULL};
+static int64_t fake_mono_us(void *ctx)
+{
+    (void)ctx;
+    return fake_mono;
+}
+static void fake_sleep_us(void *ctx, int64_t us)
+{
+    (void)ctx;
+    assert_true(us > 0 && us <= 1000);
+    fake_mono += us;
+    slept += us;
+}
+static const struct plg_clock fake = {
+    .now_ms = fake_clock, .mono_us = fake_mono_us, .sleep_us = fake_sleep_us};
 
 #define T0 (PLG_SCARAB_EPOCH_MS + 86400000LL) /* 2025-01-02 */
 
@@ -133,6 +146,51 @@ static void test_restart_after_floor(void **state)
     plg_scarab_close(g);
 }
 
+/* Above 4096 IDs per ms the generator may run at most max_lead ms ahead of monotonic time, then
+ * it sleeps: 4096/ms is the ceiling, also with a frozen or backwards wall clock. */
+static void test_ceiling(void **state)
+{
+    (void)state;
+    fake_now = T0;
+    fake_mono = 1000000;
+    slept = 0;
+    struct plg_scarab_opts o = {.node_id = 2, .clock = &fake, .max_lead_ms = 10};
+    plg_scarab_t *g;
+    assert_int_equal(plg_scarab_open(dir, &o, &g), 0);
+    uint64_t id, prev = 0;
+    /* Frozen wall and monotonic clocks: 11 ms worth (the current one + 10 of lead) go without
+     * sleeping. */
+    for (int i = 0; i < 11 * 4096; i++) {
+        assert_int_equal(plg_scarab_next(g, &id), 0);
+        assert_true(id > prev);
+        prev = id;
+    }
+    assert_int_equal(slept, 0);
+    /* The next one needs the monotonic clock to move on by a millisecond. */
+    assert_int_equal(plg_scarab_next(g, &id), 0);
+    assert_true(id > prev);
+    assert_int_equal(slept, 1000);
+    struct plg_scarab_parts p;
+    plg_scarab_decode(id, &p);
+    assert_int_equal(p.unix_ms, T0 + 11);
+    /* 100 more ms of IDs cost 100 ms of (fake) sleep: the rate is 4096 per ms. */
+    prev = id;
+    slept = 0;
+    for (int i = 0; i < 100 * 4096; i++) {
+        assert_int_equal(plg_scarab_next(g, &id), 0);
+        assert_true(id > prev);
+        prev = id;
+    }
+    assert_true(slept >= 99000 && slept <= 100000);
+    /* The wall clock stepping back does not stall it beyond the ceiling either. */
+    fake_now = T0 - 60000;
+    slept = 0;
+    for (int i = 0; i < 4096 * 5; i++)
+        assert_int_equal(plg_scarab_next(g, &id), 0);
+    assert_true(slept >= 4000 && slept <= 5000);
+    plg_scarab_close(g);
+}
+
 static void test_overflow_year_2094(void **state)
 {
     (void)state;
@@ -151,6 +209,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_layout_and_decode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backwards_and_exhaustion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_after_floor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ceiling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_year_2094, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,317 @@
+/*
+ * kafka_load.c — a producer/consumer load tool on librdkafka (like kafka-producer-perf-test),
+ * for Pyralog and any Kafka-compatible broker.
+ *
+ *   kafka_load --mode produce --bootstrap H:P --topic T --count N --size B --acks 1|all|0
+ *              [--in-flight K] [--linger-ms MS] [--batch-bytes B] [--rate R] [--partitions P]
+ *              [--compression none|gzip|snappy|lz4|zstd]
+ *   kafka_load --mode consume --bootstrap H:P --topic T --count N [--fetch-max-bytes B]
+ *
+ * produce: sends N records of B random-ish bytes (no key, round-robin over partitions),
+ * --rate caps records/s (0 = as fast as possible); creates the topic with --partitions when it
+ * does not exist. Reports records/s, MB/s and produce latency percentiles (send call to
+ * delivery report) in ms. consume: reads N records from the beginning of every partition with
+ * the group-less consumer and reports records/s and MB/s. Output: one human line and one
+ * machine line starting with "RESULT".
+ */
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct opts {
+    const char *mode, *bootstrap, *topic, *acks, *compression;
+    long count, size, in_flight, linger_ms, batch_bytes, rate, partitions, fetch_max;
+};
+
+struct pstate {
+    double *sent_at; /* per record */
+    float *lat_ms;   /* per acknowledged record */
+    long acked, failed;
+    char err[200];
+};
+
+static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct pstate *st = opaque;
+    if (m->err) {
+        if (!st->failed++)
+            snprintf(st->err, sizeof st->err, "%s", rd_kafka_err2str(m->err));
+        return;
+    }
+    long i = (long)(intptr_t)m->_private;
+    st->lat_ms[st->acked++] = (float)((now_s() - st->sent_at[i]) * 1000.0);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(const float *v, long n, double p)
+{
+    if (n == 0)
+        return NAN;
+    long i = (long)ceil(p * (double)n) - 1;
+    if (i < 0)
+        i = 0;
+    if (i >= n)
+        i = n - 1;
+    return v[i];
+}
+
+static rd_kafka_t *make(rd_kafka_type_t type, const struct opts *o, const char *const *kv,
+                        void *opaque)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, err, sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    for (int i = 0; kv && kv[i]; i += 2)
+        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+            fprintf(stderr, "kafka_load: %s\n", err);
+            exit(2);
+        }
+    if (type == RD_KAFKA_PRODUCER)
+        rd_kafka_conf_set_dr_msg_cb(conf, on_dr);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "kafka_load: %s\n", err);
+        exit(1);
+    }
+    return rk;
+}
+
+static int ensure_topic(rd_kafka_t *rk, const struct opts *o)
+{
+    if (o->partitions <= 0)
+        return 0;
+    char err[256];
+    rd_kafka_NewTopic_t *nt =
+        rd_kafka_NewTopic_new(o->topic, (int)o->partitions, -1, err, sizeof err);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 20000);
+    int rc = 0;
+    if (ev) {
+        size_t n;
+        const rd_kafka_topic_result_t **r =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        if (n == 1 && rd_kafka_topic_result_error(r[0]) &&
+            rd_kafka_topic_result_error(r[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            fprintf(stderr, "kafka_load: create topic: %s\n",
+                    rd_kafka_err2str(rd_kafka_topic_result_error(r[0])));
+            rc = -1;
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+static int run_produce(const struct opts *o)
+{
+    char inflight[32], linger[32], batch[32];
+    snprintf(inflight, sizeof inflight, "%ld", o->in_flight);
+    snprintf(linger, sizeof linger, "%ld", o->linger_ms);
+    snprintf(batch, sizeof batch, "%ld", o->batch_bytes);
+    const char *kv[] = {"acks",
+                        o->acks,
+                        "max.in.flight.requests.per.connection",
+                        inflight,
+                        "linger.ms",
+                        linger,
+                        "batch.size",
+                        batch,
+                        "compression.codec",
+                        o->compression,
+                        "queue.buffering.max.messages",
+                        "1000000",
+                        "queue.buffering.max.kbytes",
+                        "1048576",
+                        "message.timeout.ms",
+                        "120000",
+                        NULL};
+    struct pstate st = {0};
+    st.sent_at = malloc((size_t)o->count * sizeof *st.sent_at);
+    st.lat_ms = malloc((size_t)o->count * sizeof *st.lat_ms);
+    char *payload = malloc((size_t)o->size + 1);
+    if (!st.sent_at || !st.lat_ms || !payload)
+        return 1;
+    for (long i = 0; i < o->size; i++)
+        payload[i] = (char)('a' + (i * 7 + i / 3) % 26);
+    rd_kafka_t *rk = make(RD_KAFKA_PRODUCER, o, kv, &st);
+    if (ensure_topic(rk, o))
+        return 1;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+    double t0 = now_s();
+    for (long i = 0; i < o->count; i++) {
+        if (o->rate > 0) {
+            double due = t0 + (double)i / (double)o->rate;
+            double ahead = due - now_s();
+            if (ahead > 0.0002)
+                usleep((useconds_t)(ahead * 1e6));
+        }
+        st.sent_at[i] = now_s();
+        while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload,
+                                (size_t)o->size, NULL, 0, (void *)(intptr_t)i) != 0) {
+            if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                fprintf(stderr, "kafka_load: produce: %s\n",
+                        rd_kafka_err2str(rd_kafka_last_error()));
+                return 1;
+            }
+            rd_kafka_poll(rk, 1);
+            st.sent_at[i] = now_s();
+        }
+        if ((i & 1023) == 0)
+            rd_kafka_poll(rk, 0);
+    }
+    rd_kafka_flush(rk, 120000);
+    double secs = now_s() - t0;
+    qsort(st.lat_ms, (size_t)st.acked, sizeof *st.lat_ms, cmp_float);
+    double rps = (double)st.acked / secs;
+    double mbs = rps * (double)o->size / 1e6;
+    printf("produce: %ld records of %ld B in %.2f s: %.0f records/s, %.1f MB/s; latency ms "
+           "p50 %.2f p99 %.2f p999 %.2f max %.2f; acks=%s in-flight=%ld failed=%ld%s%s\n",
+           st.acked, o->size, secs, rps, mbs, pct(st.lat_ms, st.acked, 0.5),
+           pct(st.lat_ms, st.acked, 0.99), pct(st.lat_ms, st.acked, 0.999),
+           st.acked ? st.lat_ms[st.acked - 1] : NAN, o->acks, o->in_flight, st.failed,
+           st.failed ? " first error: " : "", st.err);
+    printf("RESULT mode=produce records=%ld size=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
+           "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f acks=%s failed=%ld\n",
+           st.acked, o->size, secs, rps, mbs, pct(st.lat_ms, st.acked, 0.5),
+           pct(st.lat_ms, st.acked, 0.99), pct(st.lat_ms, st.acked, 0.999), o->acks, st.failed);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    free(st.sent_at);
+    free(st.lat_ms);
+    free(payload);
+    return st.failed ? 1 : 0;
+}
+
+static int run_consume(const struct opts *o)
+{
+    char fmax[32];
+    snprintf(fmax, sizeof fmax, "%ld", o->fetch_max);
+    const char *kv[] = {"fetch.message.max.bytes",
+                        fmax,
+                        "queued.max.messages.kbytes",
+                        "262144",
+                        "queued.min.messages",
+                        "2000000",
+                        "enable.partition.eof",
+                        "false",
+                        NULL};
+    rd_kafka_t *rk = make(RD_KAFKA_CONSUMER, o, kv, NULL);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+    const struct rd_kafka_metadata *md;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) || md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "kafka_load: no metadata for %s\n", o->topic);
+        return 1;
+    }
+    int np = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    double t0 = now_s();
+    for (int p = 0; p < np; p++)
+        rd_kafka_consume_start_queue(rkt, p, RD_KAFKA_OFFSET_BEGINNING, q);
+    long got = 0;
+    size_t bytes = 0;
+    double last = now_s();
+    while (got < o->count && now_s() - last < 10) {
+        rd_kafka_message_t *batch[1024];
+        ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, 1024);
+        for (ssize_t i = 0; i < n; i++) {
+            if (!batch[i]->err) {
+                got++;
+                bytes += batch[i]->len;
+            }
+            rd_kafka_message_destroy(batch[i]);
+        }
+        if (n > 0)
+            last = now_s();
+    }
+    double secs = now_s() - t0;
+    double rps = (double)got / secs;
+    printf("consume: %ld records in %.2f s: %.0f records/s, %.1f MB/s\n", got, secs, rps,
+           (double)bytes / secs / 1e6);
+    printf("RESULT mode=consume records=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f\n", got,
+           secs, rps, (double)bytes / secs / 1e6);
+    for (int p = 0; p < np; p++)
+        rd_kafka_consume_stop(rkt, p);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return got == o->count ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.mode = "produce",
+                     .bootstrap = "127.0.0.1:9092",
+                     .topic = "load",
+                     .acks = "1",
+                     .compression = "none",
+                     .count = 1000000,
+                     .size = 100,
+                     .in_flight = 5,
+                     .linger_ms = 5,
+                     .batch_bytes = 1000000,
+                     .fetch_max = 1048576};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i], *v = argv[i + 1];
+        if (!strcmp(a, "--mode"))
+            o.mode = v;
+        else if (!strcmp(a, "--bootstrap"))
+            o.bootstrap = v;
+        else if (!strcmp(a, "--topic"))
+            o.topic = v;
+        else if (!strcmp(a, "--acks"))
+            o.acks = v;
+        else if (!strcmp(a, "--compression"))
+            o.compression = v;
+        else if (!strcmp(a, "--count"))
+            o.count = atol(v);
+        else if (!strcmp(a, "--size"))
+            o.size = atol(v);
+        else if (!strcmp(a, "--in-flight"))
+            o.in_flight = atol(v);
+        else if (!strcmp(a, "--linger-ms"))
+            o.linger_ms = atol(v);
+        else if (!strcmp(a, "--batch-bytes"))
+            o.batch_bytes = atol(v);
+        else if (!strcmp(a, "--rate"))
+            o.rate = atol(v);
+        else if (!strcmp(a, "--partitions"))
+            o.partitions = atol(v);
+        else if (!strcmp(a, "--fetch-max-bytes"))
+            o.fetch_max = atol(v);
+        else {
+            fprintf(stderr, "kafka_load: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    if ((argc - 1) % 2 || o.count <= 0 || o.size < 0) {
+        fprintf(stderr, "usage: see the comment at the top of bench/kafka_load.c\n");
+        return 2;
+    }
+    if (!strcmp(o.mode, "produce"))
+        return run_produce(&o);
+    if (!strcmp(o.mode, "consume"))
+        return run_consume(&o);
+    fprintf(stderr, "kafka_load: --mode produce|consume\n");
+    return 2;
+}

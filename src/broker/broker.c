@@ -1,0 +1,1114 @@
+/*
+ * broker.c — topics, partitions, appends and durability (see broker.h).
+ *
+ * Registry file <data>/meta/topics.json:
+ *   {"version":1,"topics":[{"name":"t","partitions":3,"id":"<32 hex>","config":{"k":"v"}}]}
+ * rewritten as a whole on every change (temp file, fsync, rename, fsync of the directory), so a
+ * crash leaves either the old or the new registry. Partition logs live in
+ * <data>/topics/<name>-<partition>/ and are opened (recovered) at start-up.
+ * Producer ids: <data>/meta/producer-ids holds the end of the reserved block; ids are handed
+ * out below it and a new block is reserved (and fsynced) before the first id above it.
+ */
+#include "broker/broker_int.h"
+#include "broker/group_coord.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "storage/batch.h"
+
+#define PID_BLOCK 1000
+#define VALIDATE_MAX_OUT (64u << 20)
+
+int16_t broker_kerr(int rc)
+{
+    switch (rc) {
+    case 0:
+        return KERR_NONE;
+    case PLG_ECORRUPT:
+    case PLG_ETRUNC:
+    case PLG_ECOMPRESS:
+        return KERR_CORRUPT_MESSAGE;
+    case PLG_EUNSUPP:
+        return BERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+    case PLG_ETOOBIG:
+        return KERR_MESSAGE_TOO_LARGE;
+    case PLG_ENOTFOUND:
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    case PLG_ERANGE:
+        return KERR_OFFSET_OUT_OF_RANGE;
+    case PLG_ETIMEDOUT:
+        return KERR_REQUEST_TIMED_OUT;
+    default:
+        return BERR_UNKNOWN_SERVER;
+    }
+}
+
+/* ---- watchers ---- */
+
+void broker_watch_list_init(struct broker_watch *head)
+{
+    head->prev = head->next = head;
+    head->attached = false;
+}
+
+void broker_watch_attach(struct broker_watch *head, struct broker_watch *w)
+{
+    broker_watch_del(w);
+    w->prev = head->prev;
+    w->next = head;
+    head->prev->next = w;
+    head->prev = w;
+    w->attached = true;
+}
+
+void broker_watch_del(struct broker_watch *w)
+{
+    if (!w->attached)
+        return;
+    w->prev->next = w->next;
+    w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+    w->attached = false;
+}
+
+void broker_watch_fire_all(struct broker_watch *head)
+{
+    /* Detach everything first: a fired watch may re-attach itself (to this list too). */
+    struct broker_watch list;
+    if (head->next == head)
+        return;
+    list.next = head->next;
+    list.prev = head->prev;
+    list.next->prev = &list;
+    list.prev->next = &list;
+    head->next = head->prev = head;
+    while (list.next != &list) {
+        struct broker_watch *w = list.next;
+        broker_watch_del(w);
+        w->fire(w);
+    }
+}
+
+int broker_watch_add(struct broker *b, const char *topic, int32_t partition, struct broker_watch *w)
+{
+    struct bpart *p = broker_part(b, topic, strlen(topic), partition);
+    if (!p)
+        return PLG_ENOTFOUND;
+    broker_watch_attach(&p->watchers, w);
+    return 0;
+}
+
+/* ---- small file helpers ---- */
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof tmp)
+        return PLG_ETOOBIG;
+    memcpy(tmp, path, n + 1);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *s = '/';
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* Writes data to dir/name atomically (temp + fsync + rename + fsync dir). */
+static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t k = write(fd, data + off, len - off);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = -errno;
+            close(fd);
+            return e;
+        }
+        off += (size_t)k;
+    }
+    if (fsync(fd) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0)
+        return -errno;
+    return fsync_dir(dir);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int rm_rf(const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return 0;
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -errno;
+}
+
+/* ---- kv lists (NULL-terminated key/value pairs) ---- */
+
+static void kv_free(char **kv)
+{
+    if (!kv)
+        return;
+    for (char **p = kv; *p; p++)
+        free(*p);
+    free(kv);
+}
+
+static char **kv_dup(const char *const *kv)
+{
+    size_t n = 0;
+    while (kv && kv[n])
+        n++;
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!(out[i] = strdup(kv[i]))) {
+            kv_free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static const char *kv_get(char *const *kv, const char *key)
+{
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        if (!strcmp(kv[i], key))
+            return kv[i + 1];
+    return NULL;
+}
+
+/* Builds a log config from the broker defaults then the topic overrides. */
+static int build_config(struct broker *b, const char *const *configs, struct plg_log_config *cfg,
+                        char *why, size_t whylen)
+{
+    plg_log_config_init(cfg);
+    const char *const *lists[2] = {(const char *const *)b->topic_defaults, configs};
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; lists[l] && lists[l][i]; i += 2) {
+            const char *k = lists[l][i], *v = lists[l][i + 1];
+            if (!v) {
+                snprintf(why, whylen, "%s: missing value", k);
+                return PLG_EINVAL;
+            }
+            int rc = plg_log_config_set(cfg, k, v);
+            if (rc == PLG_ENOTFOUND) {
+                snprintf(why, whylen, "%s: unknown topic config", k);
+                return PLG_EINVAL;
+            }
+            if (rc) {
+                snprintf(why, whylen, "%s: invalid value \"%s\"", k, v);
+                return PLG_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- producer ids ---- */
+
+static int pid_reserve(struct broker *b)
+{
+    int64_t upto = b->pid_reserved + PID_BLOCK;
+    if (!b->o.memory_only) {
+        char meta[4096], txt[32];
+        snprintf(meta, sizeof meta, "%s/meta", b->data_dir);
+        int n = snprintf(txt, sizeof txt, "%lld\n", (long long)upto);
+        int rc = write_atomic(meta, "producer-ids", txt, (size_t)n);
+        if (rc)
+            return rc;
+    }
+    b->pid_reserved = upto;
+    return 0;
+}
+
+int broker_alloc_producer_id(struct broker *b, int64_t *pid)
+{
+    if (b->next_pid >= b->pid_reserved) {
+        int rc = pid_reserve(b);
+        if (rc)
+            return rc;
+    }
+    *pid = b->next_pid++;
+    return 0;
+}
+
+static int pid_load(struct broker *b)
+{
+    b->next_pid = b->pid_reserved = 0;
+    if (b->o.memory_only)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta/producer-ids", b->data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : -errno;
+    long long v = 0;
+    int ok = fscanf(f, "%lld", &v);
+    fclose(f);
+    if (ok != 1 || v < 0) {
+        PLG_ERROR("broker", "msg=\"corrupt producer id file\" path=%s", path);
+        return PLG_ECORRUPT;
+    }
+    /* Everything below the reserved end may have been handed out before a crash. */
+    b->next_pid = b->pid_reserved = v;
+    return 0;
+}
+
+/* ---- durability ---- */
+
+static void on_durable(void *ctx, int64_t end)
+{
+    struct bpart *p = ctx;
+    int64_t cur = atomic_load(&p->durable);
+    while (cur < end && !atomic_compare_exchange_weak(&p->durable, &cur, end))
+        ;
+    uv_async_send(&p->b->durable_async);
+}
+
+static bool part_waits_for_durability(const struct bpart *p)
+{
+    return !p->b->o.memory_only && plg_log_config(p->log)->fsync_policy == PLG_FSYNC_INTERVAL;
+}
+
+/* Completes the ack waiters of p whose data is durable; all of them when `all`. */
+static void part_complete_acks(struct bpart *p, bool all)
+{
+    int64_t d = atomic_load(&p->durable);
+    int64_t d2 = plg_log_durable_offset(p->log);
+    if (d2 > d)
+        d = d2;
+    while (p->acks && (all || p->acks->need <= d)) {
+        struct ackwait *w = p->acks;
+        p->acks = w->next;
+        if (!p->acks)
+            p->acks_tail = NULL;
+        w->cb(w->ctx, &w->res);
+        free(w);
+    }
+}
+
+static void on_durable_async(uv_async_t *a)
+{
+    struct broker *b = a->data;
+    struct bpart **pp = &b->ack_parts;
+    while (*pp) {
+        struct bpart *p = *pp;
+        part_complete_acks(p, false);
+        if (!p->acks) {
+            *pp = p->ack_next;
+            p->ack_next = NULL;
+            p->in_ack_list = false;
+        } else {
+            pp = &p->ack_next;
+        }
+    }
+}
+
+static void append_done(broker_append_cb cb, void *ctx, int16_t err, int64_t base, int64_t lat,
+                        int64_t lso)
+{
+    struct broker_append_result r = {err, base, lat, lso};
+    cb(ctx, &r);
+}
+
+static int part_wait_ack(struct bpart *p, int64_t need, const struct broker_append_result *res,
+                         broker_append_cb cb, void *ctx)
+{
+    struct ackwait *w = calloc(1, sizeof *w);
+    if (!w)
+        return PLG_ENOMEM;
+    w->need = need;
+    w->res = *res;
+    w->cb = cb;
+    w->ctx = ctx;
+    if (p->acks_tail)
+        p->acks_tail->next = w;
+    else
+        p->acks = w;
+    p->acks_tail = w;
+    if (!p->in_ack_list) {
+        p->in_ack_list = true;
+        p->ack_next = p->b->ack_parts;
+        p->b->ack_parts = p;
+    }
+    /* The flusher may have advanced already (its async is coalesced). */
+    uv_async_send(&p->b->durable_async);
+    return 0;
+}
+
+/* Flushes p and completes every ack waiter (shutdown, topic deletion). */
+static void part_drain_acks(struct bpart *p)
+{
+    if (!p->acks)
+        return;
+    plg_log_flush(p->log);
+    part_complete_acks(p, true);
+}
+
+/* ---- partitions ---- */
+
+/* Rebuilds producer state from the batches stored in the log. */
+static int part_scan_producers(struct bpart *p)
+{
+    int64_t off = plg_log_start_offset(p->log), end = plg_log_end_offset(p->log);
+    while (off < end) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int64_t next = off;
+        int rc = plg_log_read_copy(p->log, off, 4u << 20, &data, &len, &next);
+        if (rc) {
+            free(data);
+            return rc;
+        }
+        if (len == 0 || next <= off) {
+            free(data);
+            break;
+        }
+        size_t pos = 0;
+        while (pos < len) {
+            struct batch bh;
+            if (batch_parse(data + pos, len - pos, &bh))
+                break;
+            if (bh.producer_id >= 0 && !batch_is_control(&bh))
+                pid_table_record(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,
+                                 bh.last_offset_delta + 1, bh.base_offset);
+            pos += bh.size;
+        }
+        free(data);
+        off = next;
+    }
+    return 0;
+}
+
+static void part_dir(struct broker *b, const char *topic, int32_t id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/topics/%s-%d", b->data_dir, topic, id);
+}
+
+static int part_open(struct broker *b, struct btopic *t, int32_t id,
+                     const struct plg_log_config *cfg, struct bpart **out)
+{
+    struct bpart *p = calloc(1, sizeof *p);
+    if (!p)
+        return PLG_ENOMEM;
+    p->b = b;
+    p->t = t;
+    p->id = id;
+    pid_table_init(&p->pids);
+    broker_watch_list_init(&p->watchers);
+    char dir[4096] = "";
+    if (!b->o.memory_only)
+        part_dir(b, t->name, id, dir, sizeof dir);
+    struct plg_log_options lo = {.config = cfg,
+                                 .memory_only = b->o.memory_only,
+                                 .create = true,
+                                 .on_durable = on_durable,
+                                 .durable_ctx = p};
+    struct plg_log_recovery rec = {0};
+    int rc = plg_log_open(dir, &lo, &p->log, &rec);
+    if (rc) {
+        PLG_ERROR("broker",
+                  "msg=\"cannot open partition log\" topic=%s partition=%d dir=%s error=\"%s\"",
+                  t->name, id, dir, plg_strerror(rc));
+        free(p);
+        return rc;
+    }
+    if (rec.truncated_bytes > 0)
+        PLG_WARN("broker",
+                 "msg=\"recovery cut a torn or corrupt tail\" topic=%s partition=%d bytes=%lld "
+                 "log_end_offset=%lld reason=\"%s\"",
+                 t->name, id, (long long)rec.truncated_bytes, (long long)rec.truncated_at,
+                 plg_strerror(rec.truncate_reason));
+    atomic_store(&p->durable, plg_log_durable_offset(p->log));
+    rc = part_scan_producers(p);
+    if (rc) {
+        PLG_ERROR("broker",
+                  "msg=\"cannot rebuild producer state\" topic=%s partition=%d error=\"%s\"",
+                  t->name, id, plg_strerror(rc));
+        plg_log_close(p->log);
+        pid_table_destroy(&p->pids);
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+static void part_close(struct broker *b, struct bpart *p, bool remove_files)
+{
+    broker_watch_fire_all(&p->watchers);
+    part_drain_acks(p);
+    if (p->in_ack_list) {
+        for (struct bpart **pp = &b->ack_parts; *pp; pp = &(*pp)->ack_next) {
+            if (*pp == p) {
+                *pp = p->ack_next;
+                break;
+            }
+        }
+    }
+    int rc = plg_log_close(p->log);
+    if (rc)
+        PLG_ERROR("broker",
+                  "msg=\"closing partition log failed\" topic=%s partition=%d error=\"%s\"",
+                  p->t->name, p->id, plg_strerror(rc));
+    if (remove_files && !b->o.memory_only) {
+        char dir[4096];
+        part_dir(b, p->t->name, p->id, dir, sizeof dir);
+        rm_rf(dir);
+    }
+    pid_table_destroy(&p->pids);
+    free(p);
+}
+
+/* ---- topics ---- */
+
+bool broker_topic_name_valid(const char *name, size_t len)
+{
+    if (len == 0 || len > 249)
+        return false;
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int topic_cmp(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Index of name in the sorted topic array, or -(insertion point) - 1. */
+static long topic_index(struct broker *b, const char *name, size_t len)
+{
+    long lo = 0, hi = b->ntopics - 1;
+    while (lo <= hi) {
+        long mid = (lo + hi) / 2;
+        int c = topic_cmp(name, len, b->topics[mid]->name);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            hi = mid - 1;
+        else
+            lo = mid + 1;
+    }
+    return -lo - 1;
+}
+
+struct btopic *broker_topic_find(struct broker *b, const char *name, size_t len)
+{
+    long i = topic_index(b, name, len);
+    return i >= 0 ? b->topics[i] : NULL;
+}
+
+struct bpart *broker_part(struct broker *b, const char *topic, size_t len, int32_t partition)
+{
+    struct btopic *t = broker_topic_find(b, topic, len);
+    if (!t || partition < 0 || partition >= t->npart)
+        return NULL;
+    return t->parts[partition];
+}
+
+plg_log_t *broker_partition_log(struct broker *b, const char *topic, int32_t partition)
+{
+    struct bpart *p = broker_part(b, topic, strlen(topic), partition);
+    return p ? p->log : NULL;
+}
+
+int32_t broker_topic_count(const struct broker *b)
+{
+    return b->ntopics;
+}
+
+int broker_topic_get(struct broker *b, const char *name, struct broker_topic_info *info)
+{
+    struct btopic *t = broker_topic_find(b, name, strlen(name));
+    if (!t)
+        return PLG_ENOTFOUND;
+    info->name = t->name;
+    info->partitions = t->npart;
+    return 0;
+}
+
+void broker_topic_foreach(struct broker *b, void (*fn)(void *ctx, const struct broker_topic_info *),
+                          void *ctx)
+{
+    for (int32_t i = 0; i < b->ntopics; i++) {
+        struct broker_topic_info info = {b->topics[i]->name, b->topics[i]->npart};
+        fn(ctx, &info);
+    }
+}
+
+static int registry_save(struct broker *b)
+{
+    if (b->o.memory_only)
+        return 0;
+    json_t *arr = json_array();
+    for (int32_t i = 0; i < b->ntopics; i++) {
+        struct btopic *t = b->topics[i];
+        json_t *cfg = json_object();
+        for (size_t k = 0; t->configs && t->configs[k]; k += 2)
+            json_object_set_new(cfg, t->configs[k], json_string(t->configs[k + 1]));
+        char hex[33];
+        sodium_bin2hex(hex, sizeof hex, t->id, sizeof t->id);
+        json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:o}", "name", t->name, "partitions",
+                                             (json_int_t)t->npart, "id", hex, "config", cfg));
+    }
+    json_t *root = json_pack("{s:i, s:o}", "version", 1, "topics", arr);
+    char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!text)
+        return PLG_ENOMEM;
+    char meta[4096];
+    snprintf(meta, sizeof meta, "%s/meta", b->data_dir);
+    int rc = write_atomic(meta, "topics.json", text, strlen(text));
+    free(text);
+    if (rc)
+        PLG_ERROR("broker", "msg=\"cannot write topic registry\" dir=%s error=\"%s\"", meta,
+                  plg_strerror(rc));
+    return rc;
+}
+
+static void topic_free(struct broker *b, struct btopic *t, bool remove_files)
+{
+    for (int32_t i = 0; i < t->npart; i++)
+        if (t->parts[i])
+            part_close(b, t->parts[i], remove_files);
+    free(t->parts);
+    kv_free(t->configs);
+    free(t->name);
+    free(t);
+}
+
+/* Creates the in-memory topic and opens its partitions (no registry write). */
+static int topic_open(struct broker *b, const char *name, int32_t npart, char **configs,
+                      const uint8_t *id, struct btopic **out, char *why, size_t whylen)
+{
+    struct plg_log_config cfg;
+    int rc = build_config(b, (const char *const *)configs, &cfg, why, whylen);
+    if (rc) {
+        kv_free(configs);
+        return rc;
+    }
+    struct btopic *t = calloc(1, sizeof *t);
+    if (!t || !(t->name = strdup(name)) || !(t->parts = calloc((size_t)npart, sizeof *t->parts))) {
+        if (t)
+            free(t->name);
+        free(t);
+        kv_free(configs);
+        return PLG_ENOMEM;
+    }
+    t->configs = configs;
+    if (id)
+        memcpy(t->id, id, 16);
+    else
+        randombytes_buf(t->id, sizeof t->id);
+    for (int32_t i = 0; i < npart; i++) {
+        rc = part_open(b, t, i, &cfg, &t->parts[i]);
+        if (rc) {
+            snprintf(why, whylen, "partition %d: %s", i, plg_strerror(rc));
+            t->npart = i;
+            topic_free(b, t, false);
+            return rc;
+        }
+    }
+    t->npart = npart;
+    *out = t;
+    return 0;
+}
+
+static int topic_insert(struct broker *b, struct btopic *t)
+{
+    long i = topic_index(b, t->name, strlen(t->name));
+    assert(i < 0);
+    size_t at = (size_t)(-i - 1);
+    if (b->ntopics == b->captopics) {
+        int32_t cap = b->captopics ? b->captopics * 2 : 16;
+        struct btopic **v = realloc(b->topics, (size_t)cap * sizeof *v);
+        if (!v)
+            return PLG_ENOMEM;
+        b->topics = v;
+        b->captopics = cap;
+    }
+    memmove(b->topics + at + 1, b->topics + at,
+            (size_t)(b->ntopics - (int32_t)at) * sizeof *b->topics);
+    b->topics[at] = t;
+    b->ntopics++;
+    return 0;
+}
+
+int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
+                        const char *const *configs, char *why, size_t whylen)
+{
+    char dummy[8];
+    if (!why) {
+        why = dummy;
+        whylen = sizeof dummy;
+    }
+    if (!broker_topic_name_valid(name, strlen(name))) {
+        snprintf(why, whylen, "invalid topic name \"%s\"", name);
+        return PLG_EINVAL;
+    }
+    if (partitions < 1 || partitions > 100000) {
+        snprintf(why, whylen, "partition count %d outside 1..100000", partitions);
+        return PLG_ERANGE;
+    }
+    if (broker_topic_find(b, name, strlen(name))) {
+        snprintf(why, whylen, "topic \"%s\" already exists", name);
+        return PLG_EEXIST;
+    }
+    char **kv = kv_dup(configs);
+    if (!kv)
+        return PLG_ENOMEM;
+    struct btopic *t;
+    int rc = topic_open(b, name, partitions, kv, NULL, &t, why, whylen);
+    if (rc)
+        return rc;
+    if ((rc = topic_insert(b, t))) {
+        topic_free(b, t, true);
+        return rc;
+    }
+    if ((rc = registry_save(b))) {
+        broker_topic_delete(b, name);
+        snprintf(why, whylen, "cannot persist the topic registry: %s", plg_strerror(rc));
+        return rc;
+    }
+    PLG_INFO("broker", "msg=\"topic created\" topic=%s partitions=%d", name, partitions);
+    return 0;
+}
+
+int broker_topic_delete(struct broker *b, const char *name)
+{
+    long i = topic_index(b, name, strlen(name));
+    if (i < 0)
+        return PLG_ENOTFOUND;
+    struct btopic *t = b->topics[i];
+    memmove(b->topics + i, b->topics + i + 1, (size_t)(b->ntopics - i - 1) * sizeof *b->topics);
+    b->ntopics--;
+    int rc = registry_save(b);
+    topic_free(b, t, true);
+    PLG_INFO("broker", "msg=\"topic deleted\" topic=%s", name);
+    return rc;
+}
+
+int broker_topic_add_partitions(struct broker *b, const char *name, int32_t total)
+{
+    struct btopic *t = broker_topic_find(b, name, strlen(name));
+    if (!t)
+        return PLG_ENOTFOUND;
+    if (total <= t->npart || total > 100000)
+        return PLG_EINVAL;
+    struct plg_log_config cfg;
+    char why[200];
+    int rc = build_config(b, (const char *const *)t->configs, &cfg, why, sizeof why);
+    if (rc)
+        return rc;
+    struct bpart **v = realloc(t->parts, (size_t)total * sizeof *v);
+    if (!v)
+        return PLG_ENOMEM;
+    t->parts = v;
+    int32_t old = t->npart;
+    for (int32_t i = old; i < total; i++) {
+        rc = part_open(b, t, i, &cfg, &t->parts[i]);
+        if (rc) {
+            for (int32_t j = old; j < i; j++)
+                part_close(b, t->parts[j], true);
+            return rc;
+        }
+    }
+    t->npart = total;
+    rc = registry_save(b);
+    PLG_INFO("broker", "msg=\"partitions added\" topic=%s partitions=%d", name, total);
+    return rc;
+}
+
+int btopic_config_get(struct broker *b, struct btopic *t, const char *key, char *out, size_t cap,
+                      bool *is_default)
+{
+    const char *v = kv_get(t->configs, key);
+    *is_default = v == NULL;
+    if (v) {
+        snprintf(out, cap, "%s", v);
+        return 0;
+    }
+    return plg_log_config_get(plg_log_config(t->parts[0]->log), key, out, cap);
+}
+
+int btopic_set_configs(struct broker *b, struct btopic *t, const char *const *configs, char *why,
+                       size_t whylen, bool validate_only)
+{
+    struct plg_log_config cfg;
+    int rc = build_config(b, configs, &cfg, why, whylen);
+    if (rc || validate_only)
+        return rc;
+    char **kv = kv_dup(configs);
+    if (!kv)
+        return PLG_ENOMEM;
+    for (int32_t i = 0; i < t->npart; i++) {
+        rc = plg_log_reconfigure(t->parts[i]->log, &cfg);
+        if (rc) {
+            snprintf(why, whylen, "partition %d: %s", i, plg_strerror(rc));
+            kv_free(kv);
+            return rc;
+        }
+    }
+    kv_free(t->configs);
+    t->configs = kv;
+    return registry_save(b);
+}
+
+static int registry_load(struct broker *b)
+{
+    if (b->o.memory_only)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta/topics.json", b->data_dir);
+    if (access(path, F_OK) != 0)
+        return 0;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) {
+        PLG_ERROR("broker", "msg=\"corrupt topic registry\" path=%s line=%d error=\"%s\"", path,
+                  jerr.line, jerr.text);
+        return PLG_ECORRUPT;
+    }
+    json_t *arr = json_object_get(root, "topics");
+    size_t i;
+    json_t *jt;
+    int rc = 0;
+    json_array_foreach(arr, i, jt)
+    {
+        const char *name = json_string_value(json_object_get(jt, "name"));
+        json_int_t np = json_integer_value(json_object_get(jt, "partitions"));
+        const char *hex = json_string_value(json_object_get(jt, "id"));
+        json_t *cfg = json_object_get(jt, "config");
+        if (!name || np < 1 || !broker_topic_name_valid(name, strlen(name))) {
+            PLG_ERROR("broker", "msg=\"corrupt topic registry entry\" path=%s index=%zu", path, i);
+            rc = PLG_ECORRUPT;
+            break;
+        }
+        size_t nc = json_object_size(cfg);
+        char **kv = calloc(2 * nc + 1, sizeof *kv);
+        const char *k;
+        json_t *v;
+        size_t j = 0;
+        json_object_foreach(cfg, k, v)
+        {
+            kv[j++] = strdup(k);
+            kv[j++] = strdup(json_string_value(v) ? json_string_value(v) : "");
+        }
+        uint8_t id[16];
+        const uint8_t *idp = NULL;
+        if (hex && sodium_hex2bin(id, sizeof id, hex, strlen(hex), NULL, NULL, NULL) == 0)
+            idp = id;
+        struct btopic *t;
+        char why[256] = "";
+        rc = topic_open(b, name, (int32_t)np, kv, idp, &t, why, sizeof why);
+        if (rc) {
+            PLG_ERROR("broker", "msg=\"cannot open topic\" topic=%s error=\"%s\"", name, why);
+            break;
+        }
+        if ((rc = topic_insert(b, t))) {
+            topic_free(b, t, false);
+            break;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* ---- appends ---- */
+
+int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_append_cb cb,
+                 void *ctx)
+{
+    struct broker *b = p->b;
+    struct batch bh;
+    int64_t lso = plg_log_start_offset(p->log);
+    int rc = batch_validate_deep(batch, len, &b->scratch, VALIDATE_MAX_OUT, &bh);
+    if (b->scratch.cap > (1u << 20)) {
+        buf_free(&b->scratch); /* do not keep a large scratch after a big batch */
+        buf_init(&b->scratch);
+    }
+    if (rc) {
+        append_done(cb, ctx, broker_kerr(rc), -1, -1, lso);
+        return 0;
+    }
+    if (bh.size != len) {
+        /* Produce v3+ carries exactly one batch per partition. */
+        append_done(cb, ctx, KERR_CORRUPT_MESSAGE, -1, -1, lso);
+        return 0;
+    }
+    if (batch_is_control(&bh) || batch_is_transactional(&bh)) {
+        append_done(cb, ctx, KERR_INVALID_REQUEST, -1, -1, lso); /* no transactions */
+        return 0;
+    }
+    int64_t span = (int64_t)bh.last_offset_delta + 1;
+    bool idem = bh.producer_id >= 0;
+    if (idem) {
+        int64_t dup = -1;
+        int v = pid_table_check(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,
+                                (int32_t)span, &dup);
+        if (v == PID_DUPLICATE) {
+            struct broker_append_result r = {KERR_NONE, dup, -1, lso};
+            if (acks == -1 && part_waits_for_durability(p) &&
+                plg_log_durable_offset(p->log) < dup + span)
+                return part_wait_ack(p, dup + span, &r, cb, ctx);
+            cb(ctx, &r);
+            return 0;
+        }
+        if (v != PID_APPEND) {
+            append_done(cb, ctx, (int16_t)v, -1, -1, lso);
+            return 0;
+        }
+    }
+    struct plg_append_info info;
+    rc = plg_log_append(p->log, batch, len, &info);
+    if (rc) {
+        if (rc != PLG_ETOOBIG && rc != PLG_ECORRUPT)
+            PLG_ERROR("broker", "msg=\"append failed\" topic=%s partition=%d error=\"%s\"",
+                      p->t->name, p->id, plg_strerror(rc));
+        append_done(cb, ctx, broker_kerr(rc), -1, -1, lso);
+        return 0;
+    }
+    if (idem)
+        pid_table_record(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,
+                         (int32_t)span, info.base_offset);
+    broker_watch_fire_all(&p->watchers);
+    struct broker_append_result r = {KERR_NONE, info.base_offset, info.log_append_time,
+                                     info.log_start_offset};
+    if (acks == -1 && part_waits_for_durability(p)) {
+        int64_t need = info.last_offset + 1;
+        if (plg_log_durable_offset(p->log) < need)
+            return part_wait_ack(p, need, &r, cb, ctx);
+    }
+    cb(ctx, &r);
+    return 0;
+}
+
+int broker_append(struct broker *b, const char *topic, int32_t partition, uint8_t *batch,
+                  size_t len, int acks, broker_append_cb cb, void *ctx)
+{
+    if (acks != 0 && acks != 1 && acks != -1)
+        return PLG_EINVAL;
+    struct bpart *p = broker_part(b, topic, strlen(topic), partition);
+    if (!p)
+        return PLG_ENOTFOUND;
+    return bpart_append(p, batch, len, acks, cb, ctx);
+}
+
+int broker_read(struct broker *b, const char *topic, int32_t partition, int64_t offset,
+                size_t max_bytes, uint8_t **out, size_t *len, int64_t *next_offset)
+{
+    struct bpart *p = broker_part(b, topic, strlen(topic), partition);
+    if (!p)
+        return PLG_ENOTFOUND;
+    return plg_log_read_copy(p->log, offset, max_bytes, out, len, next_offset);
+}
+
+int broker_partition_offsets(struct broker *b, const char *topic, int32_t partition, int64_t *start,
+                             int64_t *end)
+{
+    struct bpart *p = broker_part(b, topic, strlen(topic), partition);
+    if (!p)
+        return PLG_ENOTFOUND;
+    *start = plg_log_start_offset(p->log);
+    *end = plg_log_end_offset(p->log);
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static char **kv_from_strv(const char *const *v)
+{
+    return kv_dup(v);
+}
+
+int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **out)
+{
+    if (sodium_init() < 0)
+        return PLG_ESTATE;
+    struct broker *b = calloc(1, sizeof *b);
+    if (!b)
+        return PLG_ENOMEM;
+    b->loop = loop;
+    b->o = *o;
+    b->data_dir = strdup(o->data_dir ? o->data_dir : "./pyralog-data");
+    b->adv_host = strdup(o->adv_host ? o->adv_host : "127.0.0.1");
+    b->topic_defaults = kv_from_strv(o->topic_defaults);
+    if (!b->data_dir || !b->adv_host || !b->topic_defaults) {
+        free(b->data_dir);
+        free(b->adv_host);
+        kv_free(b->topic_defaults);
+        free(b);
+        return PLG_ENOMEM;
+    }
+    b->o.data_dir = b->data_dir;
+    b->o.adv_host = b->adv_host;
+    if (b->o.num_partitions < 1)
+        b->o.num_partitions = 1;
+    if (b->o.fetch_max_wait_cap_ms <= 0)
+        b->o.fetch_max_wait_cap_ms = 30000;
+    buf_init(&b->scratch);
+    broker_watch_list_init(&b->parked);
+    snprintf(b->cluster_id, sizeof b->cluster_id, "pyralog-%d", o->node_id);
+    int rc = 0;
+    if (!o->memory_only) {
+        char meta[4096], topics[4096];
+        snprintf(meta, sizeof meta, "%s/meta", b->data_dir);
+        snprintf(topics, sizeof topics, "%s/topics", b->data_dir);
+        if ((rc = mkdir_p(meta)) || (rc = mkdir_p(topics))) {
+            PLG_ERROR("broker", "msg=\"cannot create data directory\" dir=%s error=\"%s\"",
+                      b->data_dir, plg_strerror(rc));
+            goto fail;
+        }
+    }
+    {
+        char why[256];
+        struct plg_log_config cfg;
+        if ((rc = build_config(b, NULL, &cfg, why, sizeof why))) {
+            PLG_ERROR("broker", "msg=\"bad default topic config\" error=\"%s\"", why);
+            goto fail;
+        }
+    }
+    if ((rc = uv_async_init(loop, &b->durable_async, on_durable_async)))
+        goto fail;
+    b->durable_async.data = b;
+    broker_register_core_apis(b);
+    if ((rc = pid_load(b)) || (rc = registry_load(b)) ||
+        (rc = group_coord_open(b, NULL, &b->groups))) {
+        broker_close(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+fail:
+    buf_free(&b->scratch);
+    kv_free(b->topic_defaults);
+    free(b->data_dir);
+    free(b->adv_host);
+    free(b);
+    return rc;
+}
+
+uv_loop_t *broker_loop(struct broker *b)
+{
+    return b->loop;
+}
+
+int32_t broker_node_id(const struct broker *b)
+{
+    return b->o.node_id;
+}
+
+void broker_set_advertised(struct broker *b, const char *host, int32_t port)
+{
+    char *h = strdup(host);
+    if (!h)
+        return;
+    free(b->adv_host);
+    b->adv_host = h;
+    b->o.adv_host = h;
+    b->o.adv_port = port;
+}
+
+int broker_register_api(struct broker *b, int16_t api_key, broker_api_fn fn)
+{
+    if (api_key < 0 || api_key >= BROKER_MAX_API)
+        return PLG_EINVAL;
+    b->api[api_key] = fn;
+    return 0;
+}
+
+void broker_shutdown(struct broker *b)
+{
+    b->shutting = true;
+    group_coord_shutdown(b->groups);
+    broker_watch_fire_all(&b->parked);
+    for (int32_t i = 0; i < b->ntopics; i++) {
+        struct btopic *t = b->topics[i];
+        for (int32_t j = 0; j < t->npart; j++) {
+            broker_watch_fire_all(&t->parts[j]->watchers);
+            part_drain_acks(t->parts[j]);
+        }
+    }
+}
+
+static void on_async_closed(uv_handle_t *h)
+{
+    struct broker *b = h->data;
+    free(b);
+}
+
+int broker_close(struct broker *b)
+{
+    if (!b)
+        return 0;
+    b->shutting = true;
+    for (int32_t i = 0; i < b->ntopics; i++)
+        topic_free(b, b->topics[i], false);
+    free(b->topics);
+    group_coord_free(b->groups); /* after the logs: late commit callbacks touch it */
+    b->groups = NULL;
+    buf_free(&b->scratch);
+    kv_free(b->topic_defaults);
+    free(b->data_dir);
+    free(b->adv_host);
+    b->closed = true;
+    /* The async handle is freed with the broker once libuv has closed it. */
+    uv_close((uv_handle_t *)&b->durable_async, on_async_closed);
+    return 0;
+}

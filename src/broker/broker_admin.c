@@ -1,0 +1,447 @@
+/*
+ * broker_admin.c — admin APIs: CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
+ * AlterConfigs, IncrementalAlterConfigs. Topic configs use the storage option names (Kafka's
+ * names: retention.ms, segment.bytes, cleanup.policy, max.message.bytes,
+ * message.timestamp.type, ..., plus merkle.enable and fsync). Loop thread only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "broker/broker_int.h"
+#include "net/net.h"
+
+#define CONFIG_SOURCE_DYNAMIC_TOPIC 1
+#define CONFIG_SOURCE_DEFAULT 5
+
+static void *aalloc(struct broker_req *rq, size_t n, size_t size)
+{
+    return karena_alloc(&rq->arena, (n ? n : 1) * size);
+}
+
+static char *astr(struct broker_req *rq, struct kstr s)
+{
+    if (s.len < 0)
+        return NULL;
+    char *z = karena_alloc(&rq->arena, (size_t)s.len + 1);
+    if (z) {
+        memcpy(z, s.p, (size_t)s.len);
+        z[s.len] = 0;
+    }
+    return z;
+}
+
+static struct kstr amsg(struct broker_req *rq, const char *msg)
+{
+    size_t n = strlen(msg);
+    char *z = karena_alloc(&rq->arena, n + 1);
+    if (!z)
+        return (struct kstr){NULL, -1};
+    memcpy(z, msg, n + 1);
+    return (struct kstr){z, (int32_t)n};
+}
+
+static void oom(struct broker_req *rq)
+{
+    net_conn_close(rq->conn, "out of memory building a response");
+    broker_noreply(rq);
+}
+
+/* ---- CreateTopics ---- */
+
+static void h_create_topics(struct broker_req *rq)
+{
+    struct broker *b = rq->b;
+    const struct kcreatetopics_req *req = rq->body;
+    struct kcreatetopics_resp resp = {0};
+    int32_t nt = req->ntopics > 0 ? req->ntopics : 0;
+    resp.topics = aalloc(rq, (size_t)nt, sizeof *resp.topics);
+    if (!resp.topics)
+        return oom(rq);
+    resp.ntopics = nt;
+    for (int32_t i = 0; i < nt; i++) {
+        const struct kcreatetopics_topic *ct = &req->topics[i];
+        struct kcreatetopics_topic_resp *tr = &resp.topics[i];
+        char *name = astr(rq, ct->name);
+        tr->name = (struct kstr){name, ct->name.len};
+        tr->error_message = (struct kstr){NULL, -1};
+        tr->num_partitions = -1;
+        tr->replication_factor = -1;
+        tr->configs = NULL;
+        tr->nconfigs = -1;
+        if (!name)
+            return oom(rq);
+        int32_t np = ct->num_partitions == -1 ? b->o.num_partitions : ct->num_partitions;
+        if (ct->nassignments > 0) {
+            np = ct->nassignments;
+            for (int32_t k = 0; k < ct->nassignments; k++)
+                for (int32_t r = 0; r < ct->assignments[k].nbroker_ids; r++)
+                    if (ct->assignments[k].broker_ids[r] != b->o.node_id) {
+                        tr->error_code = KERR_INVALID_REQUEST;
+                        tr->error_message = amsg(rq, "replica assignment names an unknown broker");
+                    }
+            if (tr->error_code)
+                continue;
+        }
+        if (!broker_topic_name_valid(ct->name.p, (size_t)(ct->name.len > 0 ? ct->name.len : 0))) {
+            tr->error_code = KERR_INVALID_TOPIC_EXCEPTION;
+            tr->error_message = amsg(rq, "topic names are 1-249 characters of [a-zA-Z0-9._-]");
+            continue;
+        }
+        if (broker_topic_find(b, ct->name.p, (size_t)ct->name.len)) {
+            tr->error_code = KERR_TOPIC_ALREADY_EXISTS;
+            char m[300];
+            snprintf(m, sizeof m, "Topic '%s' already exists.", name);
+            tr->error_message = amsg(rq, m);
+            continue;
+        }
+        if (np < 1 || np > 100000) {
+            tr->error_code = KERR_INVALID_PARTITIONS;
+            tr->error_message = amsg(rq, "number of partitions must be between 1 and 100000");
+            continue;
+        }
+        if (ct->replication_factor != -1 && ct->replication_factor != 1) {
+            tr->error_code = KERR_INVALID_REPLICATION_FACTOR;
+            tr->error_message = amsg(rq, "replication factor must be 1 on a single-node server");
+            continue;
+        }
+        int32_t nc = ct->nconfigs > 0 ? ct->nconfigs : 0;
+        const char **kv = aalloc(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        if (!kv)
+            return oom(rq);
+        int32_t k = 0;
+        for (int32_t c = 0; c < nc; c++) {
+            if (ct->configs[c].value.len < 0)
+                continue; /* null value: use the default */
+            kv[k++] = astr(rq, ct->configs[c].name);
+            kv[k++] = astr(rq, ct->configs[c].value);
+        }
+        kv[k] = NULL;
+        char why[256] = "";
+        int rc;
+        if (req->validate_only) {
+            struct plg_log_config cfg;
+            plg_log_config_init(&cfg);
+            rc = 0;
+            for (int32_t c = 0; c + 1 < k; c += 2) {
+                int r = plg_log_config_set(&cfg, kv[c], kv[c + 1]);
+                if (r) {
+                    snprintf(why, sizeof why, "%s: %s \"%s\"", kv[c],
+                             r == PLG_ENOTFOUND ? "unknown topic config" : "invalid value",
+                             kv[c + 1]);
+                    rc = PLG_EINVAL;
+                    break;
+                }
+            }
+        } else {
+            rc = broker_topic_create(b, name, np, kv, why, sizeof why);
+        }
+        if (rc == PLG_EINVAL) {
+            tr->error_code = KERR_INVALID_CONFIG;
+            tr->error_message = amsg(rq, why);
+            continue;
+        }
+        if (rc) {
+            tr->error_code = BERR_UNKNOWN_SERVER;
+            tr->error_message = amsg(rq, why[0] ? why : plg_strerror(rc));
+            continue;
+        }
+        struct btopic *t = broker_topic_find(b, name, strlen(name));
+        if (t)
+            memcpy(tr->topic_id.b, t->id, 16);
+        tr->num_partitions = np;
+        tr->replication_factor = 1;
+        tr->nconfigs = 0;
+        tr->configs = aalloc(rq, 1, sizeof *tr->configs);
+    }
+    broker_reply(rq, &resp);
+}
+
+/* ---- DeleteTopics ---- */
+
+static void h_delete_topics(struct broker_req *rq)
+{
+    struct broker *b = rq->b;
+    const struct kdeletetopics_req *req = rq->body;
+    struct kdeletetopics_resp resp = {0};
+    int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
+    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    if (!resp.responses)
+        return oom(rq);
+    resp.nresponses = n;
+    for (int32_t i = 0; i < n; i++) {
+        struct kdeletetopics_result *r = &resp.responses[i];
+        char *name = astr(rq, req->topic_names[i]);
+        r->name = (struct kstr){name, req->topic_names[i].len};
+        r->error_message = (struct kstr){NULL, -1};
+        if (!name || broker_topic_delete(b, name) == PLG_ENOTFOUND)
+            r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    broker_reply(rq, &resp);
+}
+
+/* ---- CreatePartitions ---- */
+
+static void h_create_partitions(struct broker_req *rq)
+{
+    struct broker *b = rq->b;
+    const struct kcreatepartitions_req *req = rq->body;
+    struct kcreatepartitions_resp resp = {0};
+    int32_t n = req->ntopics > 0 ? req->ntopics : 0;
+    resp.results = aalloc(rq, (size_t)n, sizeof *resp.results);
+    if (!resp.results)
+        return oom(rq);
+    resp.nresults = n;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kcreatepartitions_topic *ct = &req->topics[i];
+        struct kcreatepartitions_result *r = &resp.results[i];
+        char *name = astr(rq, ct->name);
+        r->name = (struct kstr){name, ct->name.len};
+        r->error_message = (struct kstr){NULL, -1};
+        struct btopic *t = name ? broker_topic_find(b, name, strlen(name)) : NULL;
+        if (!t) {
+            r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        if (ct->count <= t->npart || ct->count > 100000) {
+            char m[200];
+            snprintf(m, sizeof m,
+                     "Topic currently has %d partitions, which is higher than or "
+                     "equal to the requested %d.",
+                     t->npart, ct->count);
+            r->error_code = KERR_INVALID_PARTITIONS;
+            r->error_message = amsg(rq, m);
+            continue;
+        }
+        if (req->validate_only)
+            continue;
+        int rc = broker_topic_add_partitions(b, name, ct->count);
+        if (rc) {
+            r->error_code = BERR_UNKNOWN_SERVER;
+            r->error_message = amsg(rq, plg_strerror(rc));
+        }
+    }
+    broker_reply(rq, &resp);
+}
+
+/* ---- DescribeConfigs ---- */
+
+static int describe_one(struct broker_req *rq, struct btopic *t, const char *key,
+                        struct kdescribeconfigs_config *c)
+{
+    char val[256];
+    bool is_default;
+    int rc = btopic_config_get(rq->b, t, key, val, sizeof val, &is_default);
+    if (rc)
+        return rc;
+    c->name = amsg(rq, key);
+    c->value = amsg(rq, val);
+    c->read_only = false;
+    c->is_default = is_default;
+    c->config_source = is_default ? CONFIG_SOURCE_DEFAULT : CONFIG_SOURCE_DYNAMIC_TOPIC;
+    c->is_sensitive = false;
+    c->synonyms = NULL;
+    c->nsynonyms = 0;
+    c->config_type = 0;
+    c->documentation = (struct kstr){NULL, -1};
+    return 0;
+}
+
+static void h_describe_configs(struct broker_req *rq)
+{
+    struct broker *b = rq->b;
+    const struct kdescribeconfigs_req *req = rq->body;
+    struct kdescribeconfigs_resp resp = {0};
+    int32_t n = req->nresources > 0 ? req->nresources : 0;
+    resp.results = aalloc(rq, (size_t)n, sizeof *resp.results);
+    if (!resp.results)
+        return oom(rq);
+    resp.nresults = n;
+    const char *const *keys = plg_log_config_keys();
+    size_t nkeys = 0;
+    while (keys[nkeys])
+        nkeys++;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kdescribeconfigs_resource *res = &req->resources[i];
+        struct kdescribeconfigs_result *r = &resp.results[i];
+        r->resource_type = res->resource_type;
+        r->resource_name = (struct kstr){astr(rq, res->resource_name), res->resource_name.len};
+        r->error_message = (struct kstr){NULL, -1};
+        r->configs = aalloc(
+            rq, nkeys + (size_t)(res->nconfiguration_keys > 0 ? res->nconfiguration_keys : 0),
+            sizeof *r->configs);
+        if (!r->configs)
+            return oom(rq);
+        if (res->resource_type == KRESOURCE_BROKER) {
+            r->nconfigs = 0; /* broker configs are static (file/env/flags), none dynamic */
+            continue;
+        }
+        if (res->resource_type != KRESOURCE_TOPIC) {
+            r->error_code = KERR_INVALID_REQUEST;
+            r->error_message = amsg(rq, "only topic and broker resources are supported");
+            continue;
+        }
+        struct btopic *t =
+            res->resource_name.len > 0
+                ? broker_topic_find(b, res->resource_name.p, (size_t)res->resource_name.len)
+                : NULL;
+        if (!t) {
+            r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        int32_t k = 0;
+        if (res->nconfiguration_keys < 0) {
+            for (size_t j = 0; j < nkeys; j++)
+                if (describe_one(rq, t, keys[j], &r->configs[k]) == 0)
+                    k++;
+        } else {
+            for (int32_t j = 0; j < res->nconfiguration_keys; j++) {
+                char *key = astr(rq, res->configuration_keys[j]);
+                if (key && describe_one(rq, t, key, &r->configs[k]) == 0)
+                    k++;
+            }
+        }
+        r->nconfigs = k;
+    }
+    broker_reply(rq, &resp);
+}
+
+/* ---- AlterConfigs / IncrementalAlterConfigs ---- */
+
+/* Applies a new override list to a topic resource; fills the result. */
+static void alter_topic(struct broker_req *rq, struct btopic *t, const char **kv, bool validate,
+                        struct kalterconfigs_result *r)
+{
+    char why[256] = "";
+    int rc = btopic_set_configs(rq->b, t, kv, why, sizeof why, validate);
+    if (rc == PLG_EINVAL) {
+        r->error_code = KERR_INVALID_CONFIG;
+        r->error_message = amsg(rq, why);
+    } else if (rc) {
+        r->error_code = BERR_UNKNOWN_SERVER;
+        r->error_message = amsg(rq, why[0] ? why : plg_strerror(rc));
+    }
+}
+
+static struct btopic *alter_target(struct broker_req *rq, int8_t type, struct kstr name,
+                                   struct kalterconfigs_result *r)
+{
+    r->resource_type = type;
+    r->resource_name = (struct kstr){astr(rq, name), name.len};
+    r->error_message = (struct kstr){NULL, -1};
+    if (type != KRESOURCE_TOPIC) {
+        r->error_code = KERR_INVALID_REQUEST;
+        r->error_message = amsg(rq, "only topic configs can be altered at run time");
+        return NULL;
+    }
+    struct btopic *t = name.len > 0 ? broker_topic_find(rq->b, name.p, (size_t)name.len) : NULL;
+    if (!t)
+        r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return t;
+}
+
+static void h_alter_configs(struct broker_req *rq)
+{
+    const struct kalterconfigs_req *req = rq->body;
+    struct kalterconfigs_resp resp = {0};
+    int32_t n = req->nresources > 0 ? req->nresources : 0;
+    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    if (!resp.responses)
+        return oom(rq);
+    resp.nresponses = n;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kalterconfigs_resource *res = &req->resources[i];
+        struct kalterconfigs_result *r = &resp.responses[i];
+        struct btopic *t = alter_target(rq, res->resource_type, res->resource_name, r);
+        if (!t)
+            continue;
+        /* AlterConfigs replaces the whole set of overrides. */
+        int32_t nc = res->nconfigs > 0 ? res->nconfigs : 0;
+        const char **kv = aalloc(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        if (!kv)
+            return oom(rq);
+        int32_t k = 0;
+        for (int32_t c = 0; c < nc; c++) {
+            if (res->configs[c].value.len < 0)
+                continue;
+            kv[k++] = astr(rq, res->configs[c].name);
+            kv[k++] = astr(rq, res->configs[c].value);
+        }
+        kv[k] = NULL;
+        alter_topic(rq, t, kv, req->validate_only, r);
+    }
+    broker_reply(rq, &resp);
+}
+
+static void h_incremental_alter_configs(struct broker_req *rq)
+{
+    const struct kincalterconfigs_req *req = rq->body;
+    struct kalterconfigs_resp resp = {0};
+    int32_t n = req->nresources > 0 ? req->nresources : 0;
+    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    if (!resp.responses)
+        return oom(rq);
+    resp.nresponses = n;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kincalterconfigs_resource *res = &req->resources[i];
+        struct kalterconfigs_result *r = &resp.responses[i];
+        struct btopic *t = alter_target(rq, res->resource_type, res->resource_name, r);
+        if (!t)
+            continue;
+        int32_t nc = res->nconfigs > 0 ? res->nconfigs : 0;
+        size_t have = 0;
+        while (t->configs && t->configs[have])
+            have++;
+        const char **kv = aalloc(rq, have + (size_t)(2 * nc) + 1, sizeof *kv);
+        if (!kv)
+            return oom(rq);
+        size_t k = 0;
+        for (size_t j = 0; j < have; j++)
+            kv[k++] = t->configs[j];
+        bool bad = false;
+        for (int32_t c = 0; c < nc && !bad; c++) {
+            const struct kincalterconfigs_config *op = &res->configs[c];
+            char *name = astr(rq, op->name);
+            if (!name)
+                return oom(rq);
+            /* Remove any existing override of this key. */
+            size_t w = 0;
+            for (size_t j = 0; j < k; j += 2)
+                if (strcmp(kv[j], name)) {
+                    kv[w++] = kv[j];
+                    kv[w++] = kv[j + 1];
+                }
+            k = w;
+            if (op->config_operation == KCONFIG_OP_SET) {
+                if (op->value.len < 0) {
+                    bad = true;
+                    r->error_code = KERR_INVALID_CONFIG;
+                    r->error_message = amsg(rq, "SET needs a value");
+                    break;
+                }
+                kv[k++] = name;
+                kv[k++] = astr(rq, op->value);
+            } else if (op->config_operation != KCONFIG_OP_DELETE) {
+                bad = true;
+                r->error_code = KERR_INVALID_REQUEST;
+                r->error_message = amsg(rq, "APPEND and SUBTRACT are not supported");
+            }
+        }
+        kv[k] = NULL;
+        if (!bad)
+            alter_topic(rq, t, kv, req->validate_only, r);
+    }
+    broker_reply(rq, &resp);
+}
+
+void broker_admin_register(struct broker *b);
+void broker_admin_register(struct broker *b)
+{
+    broker_register_api(b, KAPI_CREATE_TOPICS, h_create_topics);
+    broker_register_api(b, KAPI_DELETE_TOPICS, h_delete_topics);
+    broker_register_api(b, KAPI_CREATE_PARTITIONS, h_create_partitions);
+    broker_register_api(b, KAPI_DESCRIBE_CONFIGS, h_describe_configs);
+    broker_register_api(b, KAPI_ALTER_CONFIGS, h_alter_configs);
+    broker_register_api(b, KAPI_INCREMENTAL_ALTER_CONFIGS, h_incremental_alter_configs);
+}

@@ -1,0 +1,91 @@
+/*
+ * broker_int.h — the broker's internal structures, shared by broker.c (topics, partitions,
+ * appends, durability), broker_kafka.c (request dispatch) and the per-API handler files.
+ * Not for other modules: they use broker.h. Loop thread only (see broker.h).
+ */
+#ifndef PLG_BROKER_BROKER_INT_H
+#define PLG_BROKER_BROKER_INT_H
+
+#include <stdatomic.h>
+
+#include "base/buf.h"
+#include "broker/broker.h"
+#include "broker/pidstate.h"
+
+struct ackwait {
+    struct ackwait *next;
+    int64_t need; /* complete when the durable offset reaches this end offset */
+    struct broker_append_result res;
+    broker_append_cb cb;
+    void *ctx;
+};
+
+struct bpart {
+    struct broker *b;
+    struct btopic *t;
+    int32_t id;
+    plg_log_t *log;
+    struct pid_table pids;
+    struct broker_watch watchers; /* sentinel of a circular list */
+    _Atomic int64_t durable;      /* written by the flusher thread */
+    struct ackwait *acks, *acks_tail;
+    bool in_ack_list;
+    struct bpart *ack_next; /* broker's list of partitions with ack waiters */
+};
+
+struct btopic {
+    char *name;
+    int32_t npart;
+    struct bpart **parts;
+    char **configs; /* NULL-terminated key/value pairs (topic overrides) */
+    uint8_t id[16]; /* topic uuid */
+};
+
+#define BROKER_MAX_API 128
+
+/* Kafka error codes used here that the codec's enum kerr does not name. */
+#define BERR_UNKNOWN_SERVER (-1)
+#define BERR_UNSUPPORTED_FOR_MESSAGE_FORMAT 43
+
+struct broker {
+    uv_loop_t *loop;
+    struct broker_opts o;
+    char *data_dir;
+    char *adv_host;
+    char **topic_defaults;  /* NULL-terminated key/value pairs */
+    struct btopic **topics; /* sorted by name */
+    int32_t ntopics, captopics;
+    uv_async_t durable_async;
+    struct bpart *ack_parts;
+    broker_api_fn api[BROKER_MAX_API];
+    struct buf scratch; /* decompression scratch for validation */
+    int64_t next_pid, pid_reserved;
+    char cluster_id[32];
+    bool shutting;
+    bool closed;
+    struct group_coord *groups; /* consumer groups and committed offsets (group_coord.h) */
+    /* Parked requests (long-poll fetches) that must finish at shutdown. */
+    struct broker_watch parked;
+};
+
+struct btopic *broker_topic_find(struct broker *b, const char *name, size_t len);
+struct bpart *broker_part(struct broker *b, const char *topic, size_t len, int32_t partition);
+/* Appends to a known partition (see broker_append). */
+int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_append_cb cb,
+                 void *ctx);
+/* Next producer id (persisted in blocks). */
+int broker_alloc_producer_id(struct broker *b, int64_t *pid);
+/* The effective config value of key for a topic, as text. */
+int btopic_config_get(struct broker *b, struct btopic *t, const char *key, char *out, size_t cap,
+                      bool *is_default);
+/* Replaces a topic's overrides (validated first; logs reconfigured). */
+int btopic_set_configs(struct broker *b, struct btopic *t, const char *const *configs, char *why,
+                       size_t whylen, bool validate_only);
+void broker_watch_list_init(struct broker_watch *head);
+void broker_watch_fire_all(struct broker_watch *head);
+void broker_watch_attach(struct broker_watch *head, struct broker_watch *w);
+
+/* Kafka API handlers (broker_kafka.c etc.), registered by broker_open. */
+void broker_register_core_apis(struct broker *b);
+
+#endif
