@@ -195,6 +195,29 @@ redis_xlen() {
   redis-cli -h 127.0.0.1 -p "$1" XLEN mystream
 }
 
+# --- running a workload with its CPU cost ------------------------------------------------------
+CLK_TCK=$(getconf CLK_TCK)
+cpu_s() { # PID: user+system CPU seconds the process has used so far
+  awk -v t="$CLK_TCK" '{ print ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# LABEL SERVER_PID CMD...: runs CMD (a command or a function of this script); its stdout goes to
+# RUN_OUT. Logs the result and the CPU seconds of the server and of the client with the wall
+# time, so a reader can see what bounds a figure on a shared machine.
+run() {
+  local label=$1 spid=$2 s0 s1 rc=0 cu cs wall o="$TMP/run.out" e="$TMP/run.err" t="$TMP/run.time"
+  shift 2
+  s0=$(cpu_s "$spid")
+  { TIMEFORMAT='%U %S %R'; time "$@" >"$o" 2>"$e"; } 2>"$t" || rc=$?
+  s1=$(cpu_s "$spid")
+  RUN_OUT=$(cat "$o")
+  [ "$rc" -eq 0 ] || die "$label: $* exited $rc: $(cat "$o" "$e" | tail -5)"
+  read -r cu cs wall <"$t"
+  log "$label: $RUN_OUT"
+  log "$label: cpu server=$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", b - a }')s" \
+    "client=$(awk -v a="$cu" -v b="$cs" 'BEGIN { printf "%.2f", a + b }')s wall=${wall}s"
+}
+
 # --- table ---------------------------------------------------------------------------------------
 ROWS=()
 row() { # WORKLOAD PLG PEER UNIT DIR(higher|lower|info) TARGET
@@ -223,40 +246,42 @@ START=$(date +%s)
 log "records=$N value=${SIZE}B tmp=$TMP"
 
 # 1. Disk floor: raw fdatasync latency of a 4 KiB append, on the same filesystem as the data dirs.
-FSL=$("$BUILD/fsynclat" --count "${BENCH_FSYNC_COUNT:-2000}" --bs 4096 --max-seconds 20 "$TMP/fsynclat.dat")
-DISK_P99=$(kv p99_us "$FSL")
-log "$FSL"
+run "disk fdatasync" 0 \
+  "$BUILD/fsynclat" --count "${BENCH_FSYNC_COUNT:-2000}" --bs 4096 --max-seconds 20 "$TMP/fsynclat.dat"
+DISK_P99=$(kv p99_us "$RUN_OUT")
 
 # 2. NATS JetStream: publish with 1000 acks in flight, then read back.
 nats_start
-NP=$("$BUILD/nats_load" --port "$NATS_PORT" --publish --count "$N" --size $SIZE --inflight 1000)
-log "$NP"
-NC=$("$BUILD/nats_load" --port "$NATS_PORT" --consume --count "$N" --size $SIZE --batch 1000)
-log "$NC"
+run "nats publish" "$NATS_PID" \
+  "$BUILD/nats_load" --port "$NATS_PORT" --publish --count "$N" --size $SIZE --inflight 1000
+NP=$RUN_OUT
+run "nats consume" "$NATS_PID" \
+  "$BUILD/nats_load" --port "$NATS_PORT" --consume --count "$N" --size $SIZE --batch 1000
+NC=$RUN_OUT
 stop_pid "$NATS_PID"
 rm -rf "$TMP/nats"
 
 # 3. Redis everysec: XADD, XRANGE full scan, INCR.
 redis_start everysec
-RX1=$(redis_bench "$REDIS_PORT" "$N" XADD mystream '*' f "$VALUE")
+run "redis everysec XADD" "$REDIS_PID" redis_bench "$REDIS_PORT" "$N" XADD mystream '*' f "$VALUE"
+RX1=$RUN_OUT
 [ "$(redis_xlen "$REDIS_PORT")" = "$N" ] || die "Redis XLEN is not $N after XADD"
-log "redis everysec XADD: $RX1/s"
-RS=$("$BUILD/redis_scan" --port "$REDIS_PORT" --key mystream --count 1000 --expect "$N" \
-  --client hiredis)
-log "$RS"
-RSR=$("$BUILD/redis_scan" --port "$REDIS_PORT" --key mystream --count 1000 --expect "$N" \
-  --client raw)
-log "$RSR"
-RI=$(redis_bench "$REDIS_PORT" "$N" INCR idgen)
-log "redis everysec INCR: $RI/s"
+run "redis XRANGE hiredis" "$REDIS_PID" \
+  "$BUILD/redis_scan" --port "$REDIS_PORT" --key mystream --count 1000 --expect "$N" --client hiredis
+RS=$RUN_OUT
+run "redis XRANGE raw" "$REDIS_PID" \
+  "$BUILD/redis_scan" --port "$REDIS_PORT" --key mystream --count 1000 --expect "$N" --client raw
+RSR=$RUN_OUT
+run "redis everysec INCR" "$REDIS_PID" redis_bench "$REDIS_PORT" "$N" INCR idgen
+RI=$RUN_OUT
 stop_pid "$REDIS_PID"
 rm -rf "$TMP/redis-everysec"
 
 # 4. Redis always: XADD.
 redis_start always
-RX2=$(redis_bench "$REDIS_PORT" "$N" XADD mystream '*' f "$VALUE")
+run "redis always XADD" "$REDIS_PID" redis_bench "$REDIS_PORT" "$N" XADD mystream '*' f "$VALUE"
+RX2=$RUN_OUT
 [ "$(redis_xlen "$REDIS_PORT")" = "$N" ] || die "Redis XLEN is not $N after XADD"
-log "redis always XADD: $RX2/s"
 stop_pid "$REDIS_PID"
 rm -rf "$TMP/redis-always"
 
@@ -268,33 +293,35 @@ kload() { # MODE ARGS...: the librdkafka load tool (bench/kafka_load) -> its RES
   grep '^RESULT ' <<<"$out" || die "kafka_load $*: no RESULT line: $out"
 }
 plg_start never
-PN=$(kload produce --size $SIZE --topic bench --count "$N" --acks 1)
-log "pyralog fsync=never acks=1: $PN"
-PNA=$(kload produce --size $SIZE --topic bench2 --count "$N" --acks all)
-log "pyralog fsync=never acks=all: $PNA"
+run "pyralog fsync=never acks=1" "$PLG_PID" kload produce --size $SIZE --topic bench --count "$N" --acks 1
+PN=$RUN_OUT
+run "pyralog fsync=never acks=all" "$PLG_PID" kload produce --size $SIZE --topic bench2 --count "$N" --acks all
+PNA=$RUN_OUT
 stop_pid "$PLG_PID"
 
 plg_start interval:1000
-PI=$(kload produce --size $SIZE --topic bench --count "$N" --acks 1)
-log "pyralog fsync=interval acks=1: $PI"
-PC=$(kload consume --topic bench --count "$N")
-log "pyralog consume: $PC"
+run "pyralog fsync=interval acks=1" "$PLG_PID" kload produce --size $SIZE --topic bench --count "$N" --acks 1
+PI=$RUN_OUT
+run "pyralog consume" "$PLG_PID" kload consume --topic bench --count "$N"
+PC=$RUN_OUT
 stop_pid "$PLG_PID"
 
 plg_start always
-PA=$(kload produce --size $SIZE --topic bench --count "$N" --acks all)
-log "pyralog fsync=always acks=all: $PA"
+run "pyralog fsync=always acks=all" "$PLG_PID" kload produce --size $SIZE --topic bench --count "$N" --acks all
+PA=$RUN_OUT
 PEAK=$(kv records_per_s "$PA")
-HALF=$(awk -v p="$PEAK" 'BEGIN{printf "%.0f", p / 2}')
-LN=$(awk -v h="$HALF" -v n="$N" 'BEGIN{x = h * 5; if (x > n) x = n; if (x < 1000) x = 1000; printf "%.0f", x}')
-PL=$(kload produce --size $SIZE --topic lat --count "$LN" --acks all --rate "$HALF")
-log "pyralog fsync=always acks=all at $HALF/s: $PL"
+HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%.0f", p / 2 }')
+# About 5 s at half the peak rate, within [1000, N] records.
+LN=$(awk -v h="$HALF" -v n="$N" 'BEGIN { x = h * 5; if (x > n) x = n; if (x < 1000) x = 1000; printf "%.0f", x }')
+run "pyralog fsync=always acks=all at $HALF/s" "$PLG_PID" \
+  kload produce --size $SIZE --topic lat --count "$LN" --acks all --rate "$HALF"
+PL=$RUN_OUT
 stop_pid "$PLG_PID"
 
 # 6. Obelisk IDs: binary batches (4096 IDs per request) vs Redis INCR -P 16.
 obelisk_start
-OB=$("$BUILD/obelisk_client" "127.0.0.1:$OBL_PORT" "$ID_SECONDS" 4096)
-log "obelisk: $OB"
+run "obelisk IDs" "$OBL_PID" "$BUILD/obelisk_client" "127.0.0.1:$OBL_PORT" "$ID_SECONDS" 4096
+OB=$RUN_OUT
 stop_pid "$OBL_PID"
 
 row "produce, acks=1, fsync=never vs NATS JetStream publish, 1000 in flight" \

@@ -30,7 +30,7 @@ timeout 120 bash "$SRC/bench/compare.sh" >"$OUT" 2>"$ERR" || rc=$?
 [ "$rc" -eq 0 ] || fail "compare.sh exited $rc"
 
 grep -qx '| workload | pyralog | peer | ratio | target met? |' "$OUT" || fail "no table header"
-grep -qi 'error' "$ERR" && fail "an error was reported"
+grep -qE 'compare: error|level=error|AddressSanitizer|runtime error' "$ERR" && fail "an error was reported"
 
 # Every workload row, with a number in the pyralog and peer columns, a ratio and a verdict.
 for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never vs NATS" \
@@ -46,7 +46,7 @@ for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never 
   awk -F'|' '{ split($3, a, " "); split($4, b, " "); if (a[1] == "0" || b[1] == "0") exit 1 }' \
     <<<"$line" || fail "zero figure in row: $line"
 done
-[ "$(grep -c '^| ' "$OUT")" -eq 11 ] || fail "expected a header, a rule and 9 rows"
+[ "$(grep -c '^|' "$OUT")" -eq 11 ] || fail "expected a header, a rule and 9 rows"
 
 # Nothing left running from this run: compare.sh stops servers by PID on exit.
 tmpdir=$(sed -n 's/.*tmp=\([^ ]*\).*/\1/p' "$ERR" | head -1)
