@@ -138,7 +138,8 @@ static void fetch_respond(struct fetch *f, struct kfetch_resp *resp)
         const struct fpart *fp = el.v[i].fp;
         size_t at = el.v[i].at;
         net_resp_add_ref(r, data + prev, at - prev, NULL, NULL);
-        if (fp->slice.data) {
+        if (fp->slice.fd < 0 || rq->b->o.memory_only) {
+            /* Memory-only logs have no file: copy the bytes. */
             net_resp_add_copy(r, fp->slice.data, fp->slice.len);
         } else {
             int fd = dup(fp->slice.fd);
