@@ -489,7 +489,8 @@ static int load_files(struct ptree *t, struct ptree_recovery *rec)
         bases[n++] = b;
     }
     closedir(d);
-    qsort(bases, n, sizeof *bases, cmp_u64);
+    if (n)
+        qsort(bases, n, sizeof *bases, cmp_u64);
     int rc = 0;
     bool broken = false;
     for (size_t i = 0; i < n; i++) {
