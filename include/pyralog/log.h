@@ -259,6 +259,34 @@ int plg_log_truncate(plg_log_t *log, int64_t offset);
  */
 int plg_log_compact(plg_log_t *log, int64_t *removed);
 
+/* ---- offline, read-only audit of a log directory ---- */
+
+/* Where and what the first problem is. */
+struct plg_log_problem {
+    int64_t segment_base; /* segment where it was found, -1 if none applies */
+    int64_t offset;       /* first offset that cannot be trusted (-1 if none applies) */
+    int64_t position;     /* byte position in the segment's .log (or index entry number) */
+    int code;             /* PLG_E* */
+    char what[200];       /* one line for a person: file and reason */
+};
+
+/* Allow offset gaps between segments (logs written with plg_log_append_at). */
+#define PLG_VERIFY_ALLOW_GAPS 0x1
+
+/*
+ * Audits the log in dir without modifying anything (no recovery, no truncation, no rebuild):
+ * every batch is validated deeply (lengths, CRC-32C, decompression, every record), offsets must
+ * be contiguous within each segment and segments must not overlap (nor leave gaps, unless
+ * PLG_VERIFY_ALLOW_GAPS); every offset and time index entry present must point at a batch
+ * with the stated base offset and time bound (missing index files are fine: they are derived
+ * data, rebuilt at open; the trailing zero entries of a preallocated active index are fine).
+ * Returns 0 when everything checks out, PLG_ECORRUPT / PLG_ETRUNC / PLG_EUNSUPP /
+ * PLG_ECOMPRESS with *problem describing the first problem, or -errno for I/O errors.
+ * *records (may be NULL) counts the records checked.
+ */
+int plg_log_verify_dir(const char *dir, int flags, struct plg_log_problem *problem,
+                       int64_t *records);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,6 +54,18 @@ __attribute__((unused)) static int64_t file_len(const char *path)
     return st.st_size;
 }
 
+/* Flips one bit of the byte at pos in file path. */
+__attribute__((unused)) static void flip_bit(const char *path, int64_t pos, uint8_t mask)
+{
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, pos), 1);
+    b ^= mask;
+    assert_int_equal(pwrite(fd, &b, 1, pos), 1);
+    close(fd);
+}
+
 /* A batch of n records "k<i % keys>" -> "v<tag>-<i>" padded to vsize bytes, timestamps ts+i. */
 __attribute__((unused)) static uint8_t *make_batch(int n, int vsize, int64_t ts, int tag, int keys,
                                                    size_t *len)

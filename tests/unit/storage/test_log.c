@@ -282,13 +282,7 @@ static void test_recovery_torn_tail(void **state)
 
 static void flip(const char *path, int64_t pos)
 {
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    uint8_t b;
-    assert_int_equal(pread(fd, &b, 1, pos), 1);
-    b ^= 0x40;
-    assert_int_equal(pwrite(fd, &b, 1, pos), 1);
-    close(fd);
+    flip_bit(path, pos, 0x40);
 }
 
 static void test_recovery_flipped_byte(void **state)
