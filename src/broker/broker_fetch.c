@@ -138,7 +138,8 @@ static void fetch_respond(struct fetch *f, struct kfetch_resp *resp)
         const struct fpart *fp = el.v[i].fp;
         size_t at = el.v[i].at;
         net_resp_add_ref(r, data + prev, at - prev, NULL, NULL);
-        if (fp->slice.data) {
+        if (fp->slice.fd < 0 || rq->b->o.memory_only) {
+            /* Memory-only logs have no file: copy the bytes. */
             net_resp_add_copy(r, fp->slice.data, fp->slice.len);
         } else {
             int fd = dup(fp->slice.fd);
@@ -242,8 +243,8 @@ static bool fetch_eval(struct fetch *f, bool final)
             if (total > 0 && room <= 0)
                 continue;
             size_t want = (size_t)fp->max_bytes;
-            if (total > 0 && (int64_t)want > room)
-                want = (size_t)room;
+            if (room > 0 && (int64_t)want > room)
+                want = (size_t)room; /* the log still returns one whole batch at least */
             int rc = plg_log_read(log, fp->offset, want, &fp->slice);
             if (rc) {
                 pr->error_code = broker_kerr(rc);

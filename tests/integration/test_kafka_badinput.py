@@ -4,7 +4,6 @@ Produce requests whose batches are corrupt (bad CRC, bad magic, too large) next 
 The server answers (with the right error code) or closes only the offending connection; another
 connection stays served throughout and nothing good is lost."""
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -12,122 +11,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
 
-# ---- CRC-32C and RecordBatch v2, built here from the spec so the test checks the server ----
-_T = []
-for n in range(256):
-    c = n
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    _T.append(c)
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = _T[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
-
-
-def uvarint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def varint(v):
-    return uvarint((v << 1) ^ (v >> 63))
-
-
-def record(i, key, value):
-    body = (b"\x00" + varint(0) + varint(i) + varint(len(key)) + key + varint(len(value)) +
-            value + varint(0))
-    return varint(len(body)) + body
-
-
-def batch(values, magic=2, bad_crc=False):
-    recs = b"".join(record(i, b"k%d" % i, v) for i, v in enumerate(values))
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 1000, 1000, -1, -1, -1,
-                            len(values)) + recs
-    crc = crc32c(after_crc) ^ (1 if bad_crc else 0)
-    body = struct.pack(">ibI", 0, magic, crc) + after_crc
-    return struct.pack(">qi", 0, len(body)) + body
-
-
-def kstr(s):
-    return struct.pack(">h", len(s)) + s
-
-
-def frame(api_key, version, corr, body):
-    payload = struct.pack(">hhi", api_key, version, corr) + kstr(b"badinput") + body
-    return struct.pack(">i", len(payload)) + payload
-
-
-def produce_v3(corr, topics):
-    """topics: [(name, [(partition, records_bytes)])], acks=1."""
-    body = struct.pack(">hhi", -1, 1, 10000) + struct.pack(">i", len(topics))
-    for name, parts in topics:
-        body += kstr(name) + struct.pack(">i", len(parts))
-        for p, recs in parts:
-            body += struct.pack(">ii", p, len(recs)) + recs
-    return frame(0, 3, corr, body)
-
-
-def parse_produce_v3(resp):
-    corr, = struct.unpack_from(">i", resp, 0)
-    pos = 4
-    n, = struct.unpack_from(">i", resp, pos)
-    pos += 4
-    out = {}
-    for _ in range(n):
-        ln, = struct.unpack_from(">h", resp, pos)
-        name = resp[pos + 2:pos + 2 + ln].decode()
-        pos += 2 + ln
-        np_, = struct.unpack_from(">i", resp, pos)
-        pos += 4
-        for _ in range(np_):
-            p, err, off, _lat = struct.unpack_from(">ihqq", resp, pos)
-            pos += 22
-            out[(name, p)] = (err, off)
-    return corr, out
-
-
-def connect(addr):
-    host, port = addr.split(":")
-    s = socket.create_connection((host, int(port)), timeout=10)
-    return s
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("closed after %d of %d bytes" % (len(buf), n))
-        buf += chunk
-    return buf
-
-
-def recv_frame(s):
-    n, = struct.unpack(">i", recv_exact(s, 4))
-    return recv_exact(s, n)
-
-
-def closed_by_server(s):
-    try:
-        s.settimeout(10)
-        return s.recv(1) == b""
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-
-
-def api_versions_ok(s, corr):
-    s.sendall(frame(18, 0, corr, b""))
-    r = recv_frame(s)
-    c, err = struct.unpack_from(">ih", r, 0)
-    return c == corr and err == 0
+from kwire import (api_versions_ok, batch, closed_by_server, connect, frame,  # noqa: E402
+                   parse_produce_v3, produce_v3, recv_frame)
 
 
 def main():
