@@ -244,6 +244,11 @@ fmt() { # an integer with a thin space between thousands: 1 234 567
 
 START=$(date +%s)
 log "records=$N value=${SIZE}B tmp=$TMP"
+log "date=$(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc)" \
+  "cpu='$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)' kernel=$(uname -r)"
+log "versions: $(redis-server --version | sed 's/ sha=.*//'), $("$NATS_SERVER" --version)," \
+  "$("$PYRALOG" version | head -1), librdkafka $(dpkg-query -W -f='${Version}' librdkafka1 2>/dev/null || echo '?')"
+log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. Disk floor: raw fdatasync latency of a 4 KiB append, on the same filesystem as the data dirs.
 run "disk fdatasync" 0 \
@@ -358,4 +363,5 @@ row "IDs over loopback: 3 Obelisk nodes (Pharaoh network), one client vs Redis I
 echo "| workload | pyralog | peer | ratio | target met? |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
+log "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "done in $(($(date +%s) - START)) s"
