@@ -90,9 +90,9 @@ int cmd_produce(int argc, char **argv)
     struct pstate st = {0};
     const char *extra[] = {"acks", acks, "linger.ms", "5", "message.timeout.ms", "30000", NULL};
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    rd_kafka_conf_t *conf = kclient_conf("produce", bootstrap);
+    if (!conf)
+        return 2;
     for (size_t i = 0; extra[i]; i += 2)
         rd_kafka_conf_set(conf, extra[i], extra[i + 1], err, sizeof err);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -100,6 +100,19 @@ int cmd_produce(int argc, char **argv)
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk) {
         cli_err("produce", "%s", err);
+        return 1;
+    }
+    /* Fail fast on a topic that does not exist (and is not auto-created by this lookup),
+     * instead of waiting for every record to time out. */
+    int np = kclient_partition_count("produce", rk, topic);
+    if (np < 0) {
+        rd_kafka_destroy(rk);
+        return 1;
+    }
+    if (partition >= np) {
+        cli_err("produce", "topic %s has %d partitions, no partition %lld", topic, np,
+                (long long)partition);
+        rd_kafka_destroy(rk);
         return 1;
     }
     char *line = NULL;
