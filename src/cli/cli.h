@@ -10,6 +10,7 @@
 #define PLG_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 struct cli_command {
@@ -38,5 +39,8 @@ int cli_obl_u64(const char *s, unsigned long long min, unsigned long long max,
                 unsigned long long *out);
 int cli_obl_hostport(const char *s, char *host, size_t hlen, int *port);
 int cmd_group(int argc, char **argv);
+/* `consume --group`: group-managed consumption (cmd_consume_group.c). */
+int consume_group(const char *bootstrap, const char *topic, const char *group, bool from_beginning,
+                  int64_t count);
 
 #endif

@@ -22,10 +22,14 @@ static void on_stop(int sig)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: pyralog consume TOPIC [--from-beginning] [--count N]\n"
-                 "                       [--partition P [--offset O]] [--bootstrap H:P]\n\n"
+                 "                       [--partition P [--offset O]] [--bootstrap H:P]\n"
+                 "       pyralog consume TOPIC --group G [--from-beginning] [--count N]\n\n"
                  "Prints one record value per line. Starts at the end of each partition unless\n"
                  "--from-beginning or --offset is given; stops after --count records, or on\n"
-                 "SIGINT/SIGTERM. Default bootstrap " KCLIENT_DEFAULT_BOOTSTRAP ".\n");
+                 "SIGINT/SIGTERM. Default bootstrap " KCLIENT_DEFAULT_BOOTSTRAP ".\n"
+                 "With --group G it joins consumer group G: the partitions are shared with the\n"
+                 "group's other members, printed records are committed, and it resumes after\n"
+                 "the group's committed offsets.\n");
 }
 
 int cmd_consume(int argc, char **argv)
@@ -34,7 +38,7 @@ int cmd_consume(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    const char *bootstrap = KCLIENT_DEFAULT_BOOTSTRAP, *topic = NULL;
+    const char *bootstrap = KCLIENT_DEFAULT_BOOTSTRAP, *topic = NULL, *group = NULL;
     int64_t count = -1, partition = -1, offset = -1;
     bool from_beginning = false;
     for (int i = 1; i < argc; i++) {
@@ -58,6 +62,8 @@ int cmd_consume(int argc, char **argv)
             }
         } else if (!strcmp(a, "--bootstrap")) {
             bootstrap = argv[++i];
+        } else if (!strcmp(a, "--group")) {
+            group = argv[++i];
         } else if (a[0] == '-') {
             cli_err("consume", "unknown option %s (see pyralog consume --help)", a);
             return 2;
@@ -72,6 +78,12 @@ int cmd_consume(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (group && (partition >= 0 || offset >= 0)) {
+        cli_err("consume", "--group cannot be combined with --partition or --offset");
+        return 2;
+    }
+    if (group)
+        return consume_group(bootstrap, topic, group, from_beginning, count);
     if (offset >= 0 && partition < 0) {
         cli_err("consume", "--offset needs --partition");
         return 2;
