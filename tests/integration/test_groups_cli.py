@@ -20,7 +20,10 @@ def main():
         bs = ["--bootstrap", srv.kafka]
         r = run("topic", "create", "cli-t", "--partitions", "3", *bs)
         assert r.returncode == 0, r.stderr
-        r = run("produce", "cli-t", *bs, stdin="".join("a%d\n" % i for i in range(30)))
+        # Keyed records: every partition gets some, so the group commits an offset on each
+        # (unkeyed records may all stick to one partition and leave others uncommitted).
+        r = run("produce", "cli-t", "--key-separator", ":", *bs,
+                stdin="".join("k%d:a%d\n" % (i, i) for i in range(30)))
         assert r.returncode == 0, r.stderr
 
         r = run("consume", "cli-t", "--group", "cli-g", "--from-beginning", "--count", "30", *bs)
@@ -28,7 +31,8 @@ def main():
         first = r.stdout.split()
         assert sorted(first) == sorted("a%d" % i for i in range(30)), first
 
-        r = run("produce", "cli-t", *bs, stdin="".join("b%d\n" % i for i in range(10)))
+        r = run("produce", "cli-t", "--key-separator", ":", *bs,
+                stdin="".join("k%d:b%d\n" % (i, i) for i in range(10)))
         assert r.returncode == 0, r.stderr
         r = run("consume", "cli-t", "--group", "cli-g", "--count", "10", *bs)
         assert r.returncode == 0, r.stderr
