@@ -8,14 +8,17 @@
  *   kafka_load --mode consume --bootstrap H:P --topic T --count N [--fetch-max-bytes B]
  *
  * produce: sends N records of B random-ish bytes (no key, round-robin over partitions),
- * --rate caps records/s (0 = as fast as possible); creates the topic with --partitions when it
- * does not exist. Reports records/s, MB/s and produce latency percentiles (send call to
- * delivery report) in ms. consume: reads N records from the beginning of every partition with
- * the group-less consumer and reports records/s and MB/s. Output: one human line and one
- * machine line starting with "RESULT".
+ * --rate caps records/s (0 = as fast as possible; with a rate, a poller thread takes the delivery
+ * reports as they arrive); creates the topic with --partitions when it does not exist. Reports
+ * records/s, MB/s and produce latency percentiles (send call to delivery report) in ms. consume:
+ * reads N records from the beginning of every partition with the group-less consumer and reports
+ * records/s and MB/s. Output: one human line and one machine line starting with "RESULT".
  */
 #include <librdkafka/rdkafka.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +42,35 @@ struct pstate {
     float *lat_ms;   /* per acknowledged record */
     long acked, failed;
     char err[200];
+    /* With --rate, a poller thread serves delivery reports as they arrive, so a record's
+     * latency ends when its ack reached the client, not when the sending loop next polls.
+     * Delivery reports may then run on two threads (poller and flush): mu orders them. */
+    pthread_mutex_t mu;
+    atomic_bool stop;
+    rd_kafka_t *rk;
 };
 
 static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     struct pstate *st = opaque;
+    double t = now_s();
+    pthread_mutex_lock(&st->mu);
     if (m->err) {
         if (!st->failed++)
             snprintf(st->err, sizeof st->err, "%s", rd_kafka_err2str(m->err));
-        return;
+    } else {
+        long i = (long)(intptr_t)m->_private;
+        st->lat_ms[st->acked++] = (float)((t - st->sent_at[i]) * 1000.0);
     }
-    long i = (long)(intptr_t)m->_private;
-    st->lat_ms[st->acked++] = (float)((now_s() - st->sent_at[i]) * 1000.0);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void *poller(void *arg)
+{
+    struct pstate *st = arg;
+    while (!atomic_load(&st->stop))
+        rd_kafka_poll(st->rk, 10);
+    return NULL;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -157,13 +177,21 @@ static int run_produce(const struct opts *o)
     if (ensure_topic(rk, o))
         return 1;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+    pthread_mutex_init(&st.mu, NULL);
+    st.rk = rk;
+    pthread_t poll_thr;
+    bool polling = o->rate > 0 && pthread_create(&poll_thr, NULL, poller, &st) == 0;
     double t0 = now_s();
     for (long i = 0; i < o->count; i++) {
         if (o->rate > 0) {
+            /* Record i is due at t0 + i/rate: sleep until then (absolute, so oversleeping
+             * never slows the average rate; a late loop catches up). */
             double due = t0 + (double)i / (double)o->rate;
-            double ahead = due - now_s();
-            if (ahead > 0.0002)
-                usleep((useconds_t)(ahead * 1e6));
+            if (due - now_s() > 0.0002) {
+                struct timespec ts = {.tv_sec = (time_t)due,
+                                      .tv_nsec = (long)((due - (double)(time_t)due) * 1e9)};
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+            }
         }
         st.sent_at[i] = now_s();
         while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload,
@@ -176,10 +204,14 @@ static int run_produce(const struct opts *o)
             rd_kafka_poll(rk, 1);
             st.sent_at[i] = now_s();
         }
-        if ((i & 1023) == 0)
+        if (!polling && (i & 1023) == 0)
             rd_kafka_poll(rk, 0);
     }
     rd_kafka_flush(rk, 120000);
+    if (polling) {
+        atomic_store(&st.stop, true);
+        pthread_join(poll_thr, NULL);
+    }
     double secs = now_s() - t0;
     qsort(st.lat_ms, (size_t)st.acked, sizeof *st.lat_ms, cmp_float);
     double rps = (double)st.acked / secs;

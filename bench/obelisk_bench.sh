@@ -56,7 +56,7 @@ for clients in 1 4; do
   echo "name=obelisk_binary_batch1000 clients=$clients ids_per_s=$total"
   rm -f "$TMP"/c*.out
 done
-echo "## network: JSON-RPC HTTP POST id.next count=1000, wrk 1 connection, 2 threads"
+echo "## network: JSON-RPC HTTP POST id.next count=1000, wrk 1 thread, 4 connections"
 if command -v wrk >/dev/null; then
   cat > "$TMP/post.lua" <<'LUA'
 wrk.method = "POST"

@@ -10,6 +10,7 @@ PKGS=(
   librdkafka-dev kcat libcmocka-dev libwebsockets-evlib-uv
   python3 nodejs
   prometheus b3sum wrk
+  redis-server redis-tools nats-server libhiredis-dev
 )
 
 missing=()

@@ -98,11 +98,12 @@ int obl_service_set_binary_addr(struct obl_service *s, const char *addr)
     return 0;
 }
 
-static int seq_lookup(struct obl_service *s, const char *name, plg_obelisk_t **out)
+static int seq_lookup(struct obl_service *s, const char *name, plg_obelisk_t **out, size_t *slot_i)
 {
     for (size_t i = 0; i < s->nseqs; i++)
         if (!strcmp(s->seqs[i].name, name)) {
             *out = s->seqs[i].ctr;
+            *slot_i = i;
             return 0;
         }
     if (s->nseqs == OBL_MAX_OPEN_SEQS)
@@ -124,6 +125,7 @@ static int seq_lookup(struct obl_service *s, const char *name, plg_obelisk_t **o
     snprintf(slot->name, sizeof slot->name, "%s", name);
     slot->ctr = c;
     *out = c;
+    *slot_i = s->nseqs - 1;
     return 0;
 }
 
@@ -133,10 +135,18 @@ int obl_service_seq(struct obl_service *s, const char *name, uint64_t n, uint64_
         return PLG_EINVAL;
     if (n == 0 || n > OBL_MAX_SEQ_COUNT)
         return PLG_ERANGE;
-    plg_obelisk_t *c;
-    int rc = seq_lookup(s, name, &c);
+    plg_obelisk_t *c = NULL;
+    size_t i = 0;
+    int rc = seq_lookup(s, name, &c, &i);
     if (!rc)
         rc = plg_obelisk_next(c, n, first);
+    if (c && rc < 0 && rc > -4096) {
+        /* An I/O error (EROFS, ENOSPC, EIO) leaves the handle failed: drop it so a later request
+         * reopens the file at its durable size once the file system is back. Tamper errors stay
+         * (reopening would trust a shrunk file). */
+        plg_obelisk_close(c);
+        s->seqs[i] = s->seqs[--s->nseqs];
+    }
     if (rc && rc != PLG_EOVERFLOW)
         PLG_WARN("obelisk", "msg=\"sequence failed\" name=%s count=%llu err=\"%s\"", name,
                  (unsigned long long)n, plg_strerror(rc));

@@ -175,6 +175,15 @@ int64_t plg_log_durable_offset(const plg_log_t *log)
     return atomic_load(&((plg_log_t *)log)->durable);
 }
 
+/* How much of a new active segment's file to map: it never grows beyond this. */
+static size_t map_hint(const struct plg_log *log)
+{
+    int64_t n = log->cfg.segment_bytes;
+    if (log->cfg.max_message_bytes > n)
+        n = log->cfg.max_message_bytes;
+    return n > (int64_t)SEG_MAP_SIZE ? SEG_MAP_SIZE : (size_t)n;
+}
+
 /* ---- segment list ---- */
 
 static int segs_push(struct plg_log *log, struct segment *s)
@@ -229,7 +238,7 @@ static int roll_to(struct plg_log *log, int64_t base)
         return rc;
     struct segment *s;
     rc = segment_create(&log->store, base, log->cfg.segment_index_bytes,
-                        log->cfg.index_interval_bytes, log_now(log), &s);
+                        log->cfg.index_interval_bytes, log_now(log), map_hint(log), &s);
     if (rc == 0 && (rc = segs_push(log, s)) != 0)
         segment_unref(s);
     if (rc) {
@@ -237,7 +246,12 @@ static int roll_to(struct plg_log *log, int64_t base)
             segment_activate(old, log->cfg.segment_index_bytes);
         return rc;
     }
-    if (drop) {
+    if (drop && old->base == base) {
+        /* Same name: the new segment already reopened and emptied these files. */
+        log->segs[log->nsegs - 2] = s;
+        log->nsegs--;
+        segment_unref(old);
+    } else if (drop) {
         segs_delete(log, log->nsegs - 2);
     } else {
         log_event(log, PLG_SEG_SEALED, old->base, old->next_offset);
@@ -379,7 +393,7 @@ static int recover(struct plg_log *log, struct plg_log_recovery *rec)
     int32_t ib = log->cfg.segment_index_bytes, ii = log->cfg.index_interval_bytes;
     for (size_t i = 0; i < l.n && rc == 0; i++) {
         struct segment *s;
-        rc = segment_load(&log->store, l.bases[i], ii, now, &s);
+        rc = segment_load(&log->store, l.bases[i], ii, now, i + 1 == l.n ? map_hint(log) : 0, &s);
         if (rc)
             break;
         if (log->nsegs > 0 && s->base < log_active(log)->next_offset) {
@@ -460,7 +474,7 @@ int plg_log_open(const char *dir, const struct plg_log_options *opts, plg_log_t 
     if (rc == 0 && log->nsegs == 0) {
         struct segment *s;
         rc = segment_create(&log->store, 0, log->cfg.segment_index_bytes,
-                            log->cfg.index_interval_bytes, log_now(log), &s);
+                            log->cfg.index_interval_bytes, log_now(log), map_hint(log), &s);
         if (rc == 0 && (rc = segs_push(log, s)) != 0)
             segment_unref(s);
         if (rc == 0)
@@ -566,11 +580,12 @@ static int check_batch(struct plg_log *log, const uint8_t *p, size_t len, struct
 static int maybe_roll(struct plg_log *log, const struct batch *b, int64_t base, int64_t now)
 {
     struct segment *s = log_active(log);
-    if (base != s->next_offset)
+    bool nofit = s->size + (int64_t)b->size > (int64_t)s->map_len; /* config grew since */
+    if (base != s->next_offset || (s->size == 0 && nofit))
         return roll_to(log, base);
     if (s->size == 0)
         return 0; /* an empty segment takes any batch at its base */
-    bool full = s->size + (int64_t)b->size > log->cfg.segment_bytes;
+    bool full = s->size + (int64_t)b->size > log->cfg.segment_bytes || nofit;
     bool old = now - s->created_ms > log->cfg.segment_ms;
     bool wide = base + b->last_offset_delta - s->base > (int64_t)UINT32_MAX;
     if (full || old || wide || segment_index_full(s))

@@ -87,6 +87,29 @@ static int open_index(struct segment *s, const char *name, bool create, int *fd)
     return rc;
 }
 
+/* Maps the .log read-only over max(s->map_len, file size), page-rounded, at most 4 GiB. */
+static int map_log(struct segment *s)
+{
+    int64_t fsize;
+    int rc = file_size(s->fd, &fsize);
+    if (rc)
+        return rc;
+    size_t len = s->map_len;
+    if ((uint64_t)fsize > len)
+        len = (size_t)fsize;
+    len = (len + 4095) & ~(size_t)4095;
+    if (len == 0)
+        len = 4096;
+    if (len > SEG_MAP_SIZE)
+        len = SEG_MAP_SIZE;
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, s->fd, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    s->map = m;
+    s->map_len = len;
+    return 0;
+}
+
 static int open_files(struct segment *s, bool create)
 {
     char name[SEG_NAME_MAX];
@@ -94,10 +117,9 @@ static int open_files(struct segment *s, bool create)
     int rc = s->store->ops->open(s->store, name, create, &s->fd);
     if (rc)
         return rc;
-    void *m = mmap(NULL, SEG_MAP_SIZE, PROT_READ, MAP_SHARED, s->fd, 0);
-    if (m == MAP_FAILED)
-        return -errno;
-    s->map = m;
+    rc = map_log(s);
+    if (rc)
+        return rc;
     seg_name(name, s->base, "index");
     rc = open_index(s, name, create, &s->idx_fd);
     if (rc)
@@ -106,7 +128,8 @@ static int open_files(struct segment *s, bool create)
     return open_index(s, name, create, &s->tix_fd);
 }
 
-static struct segment *segment_new(struct store *st, int64_t base, int32_t interval, int64_t now)
+static struct segment *segment_new(struct store *st, int64_t base, int32_t interval, int64_t now,
+                                   size_t map_hint)
 {
     struct segment *s = calloc(1, sizeof *s);
     if (!s)
@@ -116,6 +139,7 @@ static struct segment *segment_new(struct store *st, int64_t base, int32_t inter
     s->fd = s->idx_fd = s->tix_fd = -1;
     s->index_interval = interval;
     s->created_ms = now;
+    s->map_len = map_hint;
     atomic_init(&s->refs, 1);
     reset_state(s);
     return s;
@@ -128,7 +152,7 @@ void segment_unref(struct segment *s)
     unmap_index(&s->idx, &s->idx_map_len);
     unmap_index(&s->tix, &s->tix_map_len);
     if (s->map)
-        munmap((void *)s->map, SEG_MAP_SIZE);
+        munmap((void *)s->map, s->map_len);
     if (s->fd >= 0)
         close(s->fd);
     if (s->idx_fd >= 0)
@@ -161,9 +185,9 @@ int segment_activate(struct segment *s, int32_t index_bytes)
 }
 
 int segment_create(struct store *st, int64_t base, int32_t index_bytes, int32_t index_interval,
-                   int64_t now_ms, struct segment **out)
+                   int64_t now_ms, size_t map_hint, struct segment **out)
 {
-    struct segment *s = segment_new(st, base, index_interval, now_ms);
+    struct segment *s = segment_new(st, base, index_interval, now_ms, map_hint);
     if (!s)
         return PLG_ENOMEM;
     int rc = open_files(s, true);
@@ -181,9 +205,9 @@ int segment_create(struct store *st, int64_t base, int32_t index_bytes, int32_t 
 }
 
 int segment_load(struct store *st, int64_t base, int32_t index_interval, int64_t now_ms,
-                 struct segment **out)
+                 size_t map_hint, struct segment **out)
 {
-    struct segment *s = segment_new(st, base, index_interval, now_ms);
+    struct segment *s = segment_new(st, base, index_interval, now_ms, map_hint);
     if (!s)
         return PLG_ENOMEM;
     int rc = open_files(s, false);
@@ -308,6 +332,9 @@ static int rebuild(struct segment *s, int32_t index_bytes, int64_t file_end, int
 {
     reset_state(s);
     s->active = false;
+    /* Start from empty files so no stale entry survives past the rebuilt ones. */
+    if (ftruncate(s->idx_fd, 0) < 0 || ftruncate(s->tix_fd, 0) < 0)
+        return -errno;
     int rc = segment_activate(s, index_bytes);
     if (rc)
         return rc;
@@ -357,18 +384,13 @@ static bool indexes_valid(struct segment *s, int64_t file_end)
 int segment_adopt(struct store *st, int64_t base, int fd, int32_t index_bytes,
                   int32_t index_interval, int64_t now_ms, struct segment **out)
 {
-    struct segment *s = segment_new(st, base, index_interval, now_ms);
+    struct segment *s = segment_new(st, base, index_interval, now_ms, 0);
     if (!s) {
         close(fd);
         return PLG_ENOMEM;
     }
     s->fd = fd;
-    int rc = 0;
-    void *m = mmap(NULL, SEG_MAP_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED)
-        rc = -errno;
-    else
-        s->map = m;
+    int rc = map_log(s);
     char name[SEG_NAME_MAX];
     int64_t fsize = 0, cut;
     int reason = 0;
@@ -406,7 +428,7 @@ int segment_recover_sealed(struct segment *s, int32_t index_bytes, bool *rebuilt
     if (rc)
         return rc;
     *rebuilt = false;
-    if (fsize > (int64_t)SEG_MAP_SIZE) {
+    if (fsize > (int64_t)s->map_len) {
         *cut_pos = 0;
         *reason = PLG_ECORRUPT;
         return 0;
@@ -447,8 +469,8 @@ int segment_recover_active(struct segment *s, int32_t index_bytes, int64_t *cut_
     int rc = file_size(s->fd, &fsize);
     if (rc)
         return rc;
-    if (fsize > (int64_t)SEG_MAP_SIZE)
-        fsize = (int64_t)SEG_MAP_SIZE;
+    if (fsize > (int64_t)s->map_len)
+        fsize = (int64_t)s->map_len;
     rc = rebuild(s, index_bytes, fsize, cut_pos, reason);
     if (rc)
         return rc;

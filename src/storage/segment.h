@@ -18,8 +18,10 @@
  * points at a batch with that base offset; preallocated (untrimmed) files fail this because of
  * their zero entries, so a crash during a roll leads to a rebuild.
  *
- * The .log file is mapped read-only over a fixed 4 GiB reservation, so readers get a pointer
- * view without remapping as the file grows; only bytes below `size` are ever touched.
+ * The .log file is mapped read-only once, over max(map_hint, file size) bytes (the log passes
+ * max(segment.bytes, max.message.bytes)), so readers get a stable pointer view while the file
+ * grows; the log rolls before a segment would outgrow its mapping, and only bytes below `size`
+ * are ever touched.
  *
  * Thread model: owned by the log's owner thread; the flusher only syncs fds of segments it holds
  * a reference on. References are atomic; the last unref closes and unmaps.
@@ -34,7 +36,7 @@
 #include "storage/batch.h"
 #include "storage/store.h"
 
-#define SEG_MAP_SIZE ((size_t)1 << 32)
+#define SEG_MAP_SIZE ((size_t)1 << 32) /* largest mapping: positions are u32 */
 #define SEG_IDX_ENTRY 8
 #define SEG_TIX_ENTRY 12
 #define SEG_NAME_MAX 64
@@ -43,7 +45,8 @@ struct segment {
     int64_t base;
     struct store *store;
     int fd, idx_fd, tix_fd;
-    const uint8_t *map; /* read-only view of .log, SEG_MAP_SIZE long */
+    const uint8_t *map; /* read-only view of .log, map_len bytes (may extend past EOF) */
+    size_t map_len;     /* the segment never grows past this: the log rolls first */
     int64_t size;       /* bytes of valid batches */
     uint8_t *idx;
     size_t idx_map_len;
@@ -71,11 +74,11 @@ int seg_parse_name(const char *name, int64_t *base);
 
 /* Creates a new, empty active segment (existing files of that base are truncated). */
 int segment_create(struct store *st, int64_t base, int32_t index_bytes, int32_t index_interval,
-                   int64_t now_ms, struct segment **out);
+                   int64_t now_ms, size_t map_hint, struct segment **out);
 
 /* Opens the existing segment files of `base` without checking them (indexes may be missing). */
 int segment_load(struct store *st, int64_t base, int32_t index_interval, int64_t now_ms,
-                 struct segment **out);
+                 size_t map_hint, struct segment **out);
 
 /*
  * Makes a sealed segment of base `base` from fd, an already written .log file (compaction):

@@ -157,7 +157,7 @@ static int check_indexes(int dirfd, int64_t segbase, bool last, const struct seg
         int64_t prev_rel = -1;
         for (int64_t i = 0; i + SEG_IDX_ENTRY <= isz && rc == 0; i += SEG_IDX_ENTRY) {
             int64_t rel = be32_get(ix + i), pos = be32_get(ix + i + 4);
-            if (last && i > 0 && rel == 0 && pos == 0)
+            if (last && rel == 0 && pos == 0)
                 break; /* preallocated tail of the active index */
             ssize_t k = find_sorted(sc->pos, sc->n, pos);
             if (rel <= prev_rel || k < 0 || sc->base[k] != segbase + rel)
@@ -184,7 +184,7 @@ static int check_indexes(int dirfd, int64_t segbase, bool last, const struct seg
         return rc;
     for (int64_t i = 0; i + SEG_TIX_ENTRY <= isz && rc == 0; i += SEG_TIX_ENTRY) {
         int64_t ts = (int64_t)be64_get(ix + i), rel = be32_get(ix + i + 8);
-        if (last && i > 0 && ts == 0 && rel == 0)
+        if (last && ts == 0 && rel == 0)
             break;
         ssize_t k = find_sorted(sc->base, sc->n, segbase + rel);
         if (k < 0 || sc->maxts[k] > ts)

@@ -97,6 +97,18 @@ static void check_all(plg_log_t *log, struct stored *st, int n)
     free(all);
 }
 
+/* check_all for batches too big for its stack buffer: compares through the mapping only. */
+static void check_all_big(plg_log_t *log, struct stored *st, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct plg_log_slice s;
+        assert_int_equal(plg_log_read(log, st[i].base + 1, 1, &s), 0);
+        assert_int_equal(s.len, st[i].len);
+        assert_memory_equal(s.data, st[i].p, st[i].len);
+        plg_log_slice_release(&s);
+    }
+}
+
 static void test_roundtrip_rolls(void **state)
 {
     (void)state;
@@ -778,6 +790,38 @@ static void test_append_errors(void **state)
     assert_int_equal(plg_log_close(log), 0);
 }
 
+/* Raising max.message.bytes after open: a batch larger than the active segment's mapping
+ * goes into a fresh segment (the empty one is replaced in place). */
+static void test_config_grows(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    c.max_message_bytes = 2000;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    size_t len;
+    uint8_t *big = make_batch(2, 10000, 1, 0, 0, &len);
+    assert_int_equal(plg_log_append(log, big, len, NULL), PLG_ETOOBIG);
+    c.max_message_bytes = 100000;
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    struct stored st[3];
+    for (int i = 0; i < 3; i++) {
+        uint8_t *b = make_batch(2, 10000, 1, i, 0, &len);
+        struct plg_append_info info;
+        assert_int_equal(plg_log_append(log, b, len, &info), 0);
+        st[i] = (struct stored){b, len, info.base_offset};
+    }
+    assert_int_equal(st[0].base, 0);
+    assert_int_equal(plg_log_segment_count(log), 3); /* each big batch alone */
+    check_all_big(log, st, 3);
+    assert_int_equal(plg_log_close(log), 0);
+    log = open_log(&o);
+    check_all_big(log, st, 3);
+    assert_int_equal(plg_log_close(log), 0);
+    free(big);
+    free_stored(st, 3);
+}
+
 static void test_slice_outlives_segment(void **state)
 {
     (void)state;
@@ -926,6 +970,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hooks_and_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slice_outlives_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_only, setup, teardown),
         cmocka_unit_test(test_config),
