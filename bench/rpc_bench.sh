@@ -16,9 +16,21 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do grep -q "pyralog server ready" "$LOG" && break; sleep 0.1; done
 grep -q "pyralog server ready" "$LOG" || { cat "$LOG"; exit 1; }
-"$BUILD/rpc_ws_bench" --http 127.0.0.1:$HPORT --topic bench-ws --create --count 300000 \
+# Server CPU seconds (user + system) so far: the machine is shared, so CPU per operation is the
+# figure that does not depend on what else runs.
+cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' /proc/$PID/stat; }
+N=${RPC_BENCH_COUNT:-300000}
+c0=$(cpu)
+"$BUILD/rpc_ws_bench" --http 127.0.0.1:$HPORT --topic bench-ws --create --count $N \
   --inflight 100 --size 100
+c1=$(cpu)
+python3 -c "print('  server CPU per WebSocket log.append: %.1f us' % (($c1 - $c0) / $N * 1e6))"
 curl -s -X POST -d '{"jsonrpc":"2.0","id":1,"method":"topic.create","params":{"name":"bench-http"}}' \
   http://127.0.0.1:$HPORT/rpc >/dev/null
-RPC_TOPIC=bench-http wrk -t1 -c32 -d10s -s "$SRC/bench/rpc_post.lua" http://127.0.0.1:$HPORT/rpc |
-  grep -E "Requests/sec|rpc_post|Non-2xx"
+c0=$(cpu)
+OUT=$(RPC_TOPIC=bench-http wrk -t1 -c32 -d10s -s "$SRC/bench/rpc_post.lua" \
+  http://127.0.0.1:$HPORT/rpc)
+c1=$(cpu)
+echo "$OUT" | grep -E "Requests/sec|rpc_post|Non-2xx"
+REQS=$(echo "$OUT" | sed -n 's/^rpc_post: requests=\([0-9]*\).*/\1/p')
+python3 -c "print('  server CPU per HTTP log.append: %.1f us' % (($c1 - $c0) / $REQS * 1e6))"
