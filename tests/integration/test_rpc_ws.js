@@ -2,7 +2,9 @@
 // flight, subscribes from offset 0, then kcat produces more records (plain and lz4); the
 // subscriber must receive every record — RPC ones first, then kcat's — in order, none missing,
 // none twice. Then a Kafka consumer (kcat) reads back the records appended through RPC.
-// Also: a subscription to a missing topic, the per-connection subscription limit, unsubscribe.
+// Also: a subscription to a missing topic, the per-connection subscription limit, unsubscribe,
+// and a subscriber that stops reading: its subscription pauses (bounded send queue, checked in
+// /metrics) and, once it reads again, receives all 20,000 records (10 MB, lz4) in order.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -111,11 +113,63 @@ async function run(s) {
   ws.close();
 }
 
+function getMetrics(addr) {
+  return new Promise((resolve, reject) => {
+    require('http').get(`http://${addr}/metrics`, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+// A subscriber that stops reading: the server pauses its subscription (bounded send queue)
+// instead of buffering the partition; once it reads again every record arrives, in order.
+async function slowSubscriber(s) {
+  const N = 20000;
+  const lines = Array.from({ length: N }, (_, i) => `${i}:${'x'.repeat(500)}\n`).join('');
+  kcat(['-b', s.kafka, '-t', 'bulk', '-P', '-z', 'lz4'], lines); // ~10 MB, auto-created topic
+  const ws = await open(s.http);
+  const c = client(ws);
+  ws._socket.pause();
+  let next = 0;
+  let bad = null;
+  const done = new Promise((resolve) => {
+    c.setOnNote((m) => {
+      if (m.method !== 'log.records') return;
+      for (const rec of m.params.records) {
+        const v = unb64(rec.value);
+        if (rec.offset !== next || !v.startsWith(`${next}:`)) bad = bad || `${next}: ${rec.offset}`;
+        next++;
+      }
+      if (next >= N) resolve();
+    });
+  });
+  const subscribed = c.call('log.subscribe', { topic: 'bulk', partition: 0, offset: 0 });
+  await new Promise((r) => setTimeout(r, 1500));
+  const m = await getMetrics(s.http);
+  const line = m.split('\n').find((l) => l.startsWith('pyralog_http_send_queue_bytes '));
+  const queued = Number(line.split(' ').pop());
+  // The stream is ~14 MB of JSON; a paused subscription stops at 512 KiB of backlog (plus one
+  // notification of at most ~1.4 MB: 1000 records).
+  assert(queued < 3 * 1024 * 1024, `send queue bounded while the subscriber is paused: ${queued}`);
+  ws._socket.resume();
+  await Promise.race([done, new Promise((_, rej) => setTimeout(
+    () => rej(new Error(`slow subscriber got ${next} of ${N}`)), 30000))]);
+  assert(!bad, `order: ${bad}`);
+  assert(next === N, `got ${next}`);
+  const r = await subscribed;
+  assert(r.result && r.result.subscription > 0, JSON.stringify(r));
+  mark('slow subscriber');
+  ws.terminate();
+}
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyralog-ws-'));
   const s = await startServer(dir);
   try {
     await run(s);
+    await slowSubscriber(s);
   } catch (e) {
     console.error(s.log());
     s.child.kill('SIGKILL');
