@@ -37,6 +37,10 @@ int consume_group(const char *bootstrap, const char *topic, const char *group, b
                            "false",
                            "enable.partition.eof",
                            "false",
+                           /* A member that vanished without leaving holds a rebalance
+                            * this long (librdkafka's default is 45 s). */
+                           "session.timeout.ms",
+                           "10000",
                            NULL};
     rd_kafka_t *rk = kclient_new("consume", RD_KAFKA_CONSUMER, bootstrap, extra);
     if (!rk)
