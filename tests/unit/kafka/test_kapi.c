@@ -620,6 +620,64 @@ static void test_malformed_counts(void **state)
     karena_destroy(&a);
 }
 
+static void test_malformed_flexible(void **state)
+{
+    (void)state;
+    struct karena a;
+    karena_init(&a, 0);
+    struct kreq r;
+    /* Fetch v12 header (key 1, v12, corr 1, client null, no header tags) then a body whose tag
+     * section holds ClusterId (tag 0) = compact string "ab". */
+    const uint8_t ok[] = {0, 1, 0,    12,   0,    0,    0, 1, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 0xff,
+                          0, 0, 0,    100,  0,    0,    0, 1, 0,    0,    0, 10,   0,    0,    0,
+                          0, 0, 0xff, 0xff, 0xff, 0xff, 1, 1, 1,    1,    0, 3,    3,    'a',  'b'};
+    assert_int_equal(kafka_request_decode(ok, sizeof ok, &a, &r), 0);
+    const struct kfetch_req *f = r.body;
+    assert_true(kstr_eq(f->cluster_id, "ab"));
+    assert_int_equal(f->ntopics, 0);
+    assert_int_equal(f->max_bytes, 10);
+    uint8_t bad[sizeof ok];
+    /* The tag's declared size (4) runs past the frame, or leaves a byte the string does not use. */
+    memcpy(bad, ok, sizeof ok);
+    bad[sizeof ok - 4] = 4;
+    assert_int_equal(kafka_request_decode(bad, sizeof ok, &a, &r), PLG_ETRUNC);
+    uint8_t extra[sizeof ok + 1];
+    memcpy(extra, ok, sizeof ok);
+    extra[sizeof ok - 4] = 4;
+    extra[sizeof ok] = 'z';
+    assert_int_equal(kafka_request_decode(extra, sizeof extra, &a, &r), PLG_ECORRUPT);
+    /* A string inside the tag longer than the tag. */
+    memcpy(bad, ok, sizeof ok);
+    bad[sizeof ok - 3] = 9;
+    assert_int_equal(kafka_request_decode(bad, sizeof ok, &a, &r), PLG_ETRUNC);
+    /* Two tags out of order (1 then 0) are corrupt; unknown tags in order are skipped. */
+    const uint8_t two[] = {
+        0, 1, 0, 12, 0,  0, 0, 1, 0xff, 0xff, 0,    0xff, 0xff, 0xff, 0xff, 0, 0, 0, 100, 0, 0, 0,
+        1, 0, 0, 0,  10, 0, 0, 0, 0,    0,    0xff, 0xff, 0xff, 0xff, 1,    1, 1, 2, 1,   0, 0, 0};
+    assert_int_equal(kafka_request_decode(two, sizeof two, &a, &r), PLG_ECORRUPT);
+    uint8_t inorder[sizeof two];
+    memcpy(inorder, two, sizeof two);
+    inorder[sizeof two - 4] = 5;
+    inorder[sizeof two - 2] = 7;
+    assert_int_equal(kafka_request_decode(inorder, sizeof two, &a, &r), 0);
+    assert_int_equal(((const struct kfetch_req *)r.body)->cluster_id.len, -1);
+    /* A compact array count whose varint runs past the frame. */
+    memcpy(bad, ok, sizeof ok);
+    bad[36] = 0x80;
+    assert_int_equal(kafka_request_decode(bad, 37, &a, &r), PLG_ETRUNC);
+    /* A compact topic count far above what the frame could hold. */
+    memcpy(bad, ok, sizeof ok);
+    bad[36] = 0x7f;
+    assert_int_equal(kafka_request_decode(bad, sizeof ok, &a, &r), PLG_ETOOBIG);
+    /* A header tag section that claims more bytes than there are. */
+    const uint8_t htag[] = {0, 18, 0, 3, 0, 0, 0, 1, 0xff, 0xff, 1, 0, 50, 1, 1, 0};
+    assert_int_equal(kafka_request_decode(htag, sizeof htag, &a, &r), PLG_ETRUNC);
+    /* ApiVersions v3 with a null (0) compact software name: not nullable. */
+    const uint8_t nul[] = {0, 18, 0, 3, 0, 0, 0, 1, 0xff, 0xff, 0, 0, 1, 0};
+    assert_int_equal(kafka_request_decode(nul, sizeof nul, &a, &r), PLG_ECORRUPT);
+    karena_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_fetch_response_layout_and_ext),
         cmocka_unit_test_setup_teardown(test_listoffsets, setup, teardown),
         cmocka_unit_test(test_malformed_counts),
+        cmocka_unit_test(test_malformed_flexible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

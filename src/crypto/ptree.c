@@ -1,0 +1,644 @@
+/* ptree.c — see ptree.h for the file format and the recovery rules. */
+#include "crypto/ptree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/bytes.h"
+#include "crypto/blake3.h"
+#include "storage/batch.h"
+
+#define PTREE_MAX_RECORDS_BYTES (64u << 20) /* decompression bound for one batch */
+#define HS 32
+
+/* One .merkle file (or its in-memory twin): the records of leaves [base, end). */
+struct mfile {
+    uint64_t base, end;
+    int fd;         /* -1 in memory mode */
+    struct buf mem; /* in memory mode: the hashes (no header) */
+    bool sealed;
+};
+
+struct ptree {
+    char *dir; /* NULL: memory only */
+    struct mfile *files;
+    size_t nfiles, cap;
+    uint64_t size;
+    uint8_t frontier[MK_MAX_PATH][HS]; /* frontier[l]: the complete level-l node awaiting a
+                                          right sibling, valid when bit l of size is set */
+    int error;
+    struct buf out;     /* hashes to write to the last file, flushed per batch */
+    struct buf scratch; /* decompressed records */
+};
+
+static uint64_t local_pos(const struct mfile *f, uint64_t i)
+{
+    return ptree_pos(i) - ptree_pos(f->base);
+}
+
+static void file_name(char *out, size_t cap, const char *dir, uint64_t base)
+{
+    snprintf(out, cap, "%s/%020" PRIu64 ".merkle", dir, base);
+}
+
+static int file_read(const struct mfile *f, uint64_t hash_index, uint8_t out[HS])
+{
+    if (f->fd < 0) {
+        if ((hash_index + 1) * HS > f->mem.len)
+            return PLG_ECORRUPT;
+        memcpy(out, f->mem.data + hash_index * HS, HS);
+        return 0;
+    }
+    ssize_t n = pread(f->fd, out, HS, (off_t)(PTREE_HEADER + hash_index * HS));
+    if (n < 0)
+        return -errno;
+    return n == HS ? 0 : PLG_ECORRUPT;
+}
+
+/* The file holding the record of leaf i (i < t->size). */
+static struct mfile *file_of(struct ptree *t, uint64_t i)
+{
+    size_t lo = 0, hi = t->nfiles;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->files[mid].end <= i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->nfiles && t->files[lo].base <= i ? &t->files[lo] : NULL;
+}
+
+static int node_read(void *ctx, uint64_t start, unsigned level, uint8_t *out)
+{
+    struct ptree *t = ctx;
+    if (level >= MK_MAX_PATH)
+        return PLG_ERANGE;
+    uint64_t last = start + ((uint64_t)1 << level) - 1;
+    if ((start & (((uint64_t)1 << level) - 1)) || last >= t->size)
+        return PLG_ERANGE;
+    struct mfile *f = file_of(t, last);
+    if (!f)
+        return PLG_ECORRUPT;
+    return file_read(f, local_pos(f, last) + level, out);
+}
+
+void ptree_source(struct ptree *t, struct mk_source *s)
+{
+    s->hash = &mk_blake3;
+    s->node = node_read;
+    s->ctx = t;
+}
+
+int ptree_root(struct ptree *t, uint64_t size, uint8_t out[32])
+{
+    if (size > t->size)
+        return PLG_ERANGE;
+    struct mk_source s;
+    ptree_source(t, &s);
+    return mk_root(&s, size, out);
+}
+
+int ptree_leaf(struct ptree *t, uint64_t index, uint8_t out[32])
+{
+    return node_read(t, index, 0, out);
+}
+
+uint64_t ptree_size(const struct ptree *t)
+{
+    return t->size;
+}
+
+int ptree_error(const struct ptree *t)
+{
+    return t->error;
+}
+
+/* ---- appending --------------------------------------------------------------------------------
+ */
+
+static int flush_out(struct ptree *t)
+{
+    if (!t->out.len)
+        return 0;
+    struct mfile *f = &t->files[t->nfiles - 1];
+    int rc = 0;
+    if (f->fd < 0) {
+        buf_put(&f->mem, t->out.data, t->out.len);
+        rc = f->mem.oom ? PLG_ENOMEM : 0;
+    } else {
+        off_t at = (off_t)(PTREE_HEADER + local_pos(f, f->end) * HS) - (off_t)t->out.len;
+        size_t done = 0;
+        while (done < t->out.len) {
+            ssize_t n = pwrite(f->fd, t->out.data + done, t->out.len - done, at + (off_t)done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                rc = n < 0 ? -errno : -EIO;
+                break;
+            }
+            done += (size_t)n;
+        }
+    }
+    buf_reset(&t->out);
+    return rc;
+}
+
+static int new_file(struct ptree *t, uint64_t base)
+{
+    if (t->nfiles && t->files[t->nfiles - 1].base == base && t->files[t->nfiles - 1].end == base)
+        return 0; /* already the (empty) current file */
+    if (t->nfiles == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 8;
+        struct mfile *n = realloc(t->files, cap * sizeof *n);
+        if (!n)
+            return PLG_ENOMEM;
+        t->files = n;
+        t->cap = cap;
+    }
+    struct mfile *f = &t->files[t->nfiles];
+    memset(f, 0, sizeof *f);
+    f->base = f->end = base;
+    f->fd = -1;
+    buf_init(&f->mem);
+    if (t->dir) {
+        char path[PATH_MAX];
+        file_name(path, sizeof path, t->dir, base);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return -errno;
+        uint8_t hdr[PTREE_HEADER];
+        memcpy(hdr, PTREE_MAGIC, 8);
+        be64_put(hdr + 8, base);
+        if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+            int e = errno ? -errno : -EIO;
+            close(fd);
+            return e;
+        }
+        f->fd = fd;
+    }
+    t->nfiles++;
+    return 0;
+}
+
+/* Appends leaf `size` with the nodes it completes (to t->out; flush_out writes them). */
+static int append_leaf(struct ptree *t, const uint8_t leaf[HS])
+{
+    if (!t->nfiles) {
+        int rc = new_file(t, t->size);
+        if (rc)
+            return rc;
+    }
+    uint8_t h[HS];
+    memcpy(h, leaf, HS);
+    buf_put(&t->out, h, HS);
+    unsigned l = 0;
+    for (uint64_t i = t->size; i & 1; i >>= 1, l++) {
+        mk_node_hash(&mk_blake3, t->frontier[l], h, h);
+        buf_put(&t->out, h, HS);
+    }
+    memcpy(t->frontier[l], h, HS);
+    t->size++;
+    t->files[t->nfiles - 1].end = t->size;
+    return t->out.oom ? PLG_ENOMEM : 0;
+}
+
+/* Rebuilds frontier[] from stored nodes (after open or truncation). */
+static int load_frontier(struct ptree *t)
+{
+    uint64_t start = 0;
+    for (int l = 63; l >= 0; l--) {
+        if (!(t->size >> l & 1))
+            continue;
+        int rc = node_read(t, start, (unsigned)l, t->frontier[l]);
+        if (rc)
+            return rc;
+        start += (uint64_t)1 << l;
+    }
+    return 0;
+}
+
+int ptree_batch_leaves(const uint8_t *p, size_t len, struct buf *scratch,
+                       int (*fn)(void *ctx, uint64_t offset, const uint8_t leaf[32]), void *ctx)
+{
+    struct batch b;
+    int rc = batch_parse(p, len, &b);
+    if (rc)
+        return rc;
+    const uint8_t *recs;
+    size_t recs_len;
+    rc = batch_records(&b, scratch, PTREE_MAX_RECORDS_BYTES, &recs, &recs_len);
+    if (rc)
+        return rc;
+    /* Encode every leaf input first, then hash them together (SIMD lanes = records). */
+    struct buf in, hashes;
+    buf_init(&in);
+    buf_init(&hashes);
+    size_t n = 0, cap = 0;
+    size_t *ends = NULL;
+    uint64_t *offs = NULL;
+    struct batch_iter it;
+    struct batch_record r;
+    batch_iter_init(&it, &b, recs, recs_len);
+    while ((rc = batch_iter_next(&it, &r)) == 1) {
+        struct mk_header hdrs[16], *hv = hdrs;
+        if (r.header_count > 16) {
+            hv = malloc((size_t)r.header_count * sizeof *hv);
+            if (!hv) {
+                rc = PLG_ENOMEM;
+                break;
+            }
+        }
+        struct rd hr;
+        struct batch_header_kv kv;
+        rd_init(&hr, r.headers, r.headers_len);
+        int32_t k = 0;
+        int hrc;
+        while (k < r.header_count && (hrc = batch_header_next(&hr, &kv)) == 1) {
+            hv[k++] = (struct mk_header){kv.key, kv.key_len, kv.value, kv.value_len};
+        }
+        struct mk_record mr = {.offset = (uint64_t)r.offset,
+                               .timestamp = r.timestamp,
+                               .key = r.key,
+                               .key_len = r.key_len,
+                               .value = r.value,
+                               .value_len = r.value_len,
+                               .headers = hv,
+                               .header_count = (uint32_t)k};
+        rc = k == r.header_count ? mk_leaf_input(&in, &mr) : PLG_ECORRUPT;
+        if (hv != hdrs)
+            free(hv);
+        if (rc)
+            break;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            size_t *ne = realloc(ends, cap * sizeof *ne);
+            uint64_t *no = ne ? realloc(offs, cap * sizeof *no) : NULL;
+            if (ne)
+                ends = ne;
+            if (!no) {
+                rc = PLG_ENOMEM;
+                break;
+            }
+            offs = no;
+        }
+        ends[n] = in.len;
+        offs[n] = (uint64_t)r.offset;
+        n++;
+    }
+    if (rc == 0 && n) {
+        const uint8_t **ptrs = malloc(n * sizeof *ptrs);
+        size_t *lens = malloc(n * sizeof *lens);
+        uint8_t *outs = buf_extend(&hashes, n * HS);
+        if (!ptrs || !lens || !outs) {
+            rc = PLG_ENOMEM;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                size_t s = i ? ends[i - 1] : 0;
+                ptrs[i] = in.data + s;
+                lens[i] = ends[i] - s;
+            }
+            b3_hash_each(ptrs, lens, n, outs);
+            for (size_t i = 0; i < n && !rc; i++)
+                rc = fn(ctx, offs[i], outs + i * HS);
+        }
+        free(ptrs);
+        free(lens);
+    }
+    free(ends);
+    free(offs);
+    buf_free(&in);
+    buf_free(&hashes);
+    return rc;
+}
+
+static int take_leaf(void *ctx, uint64_t offset, const uint8_t leaf[32])
+{
+    struct ptree *t = ctx;
+    if (offset < t->size)
+        return 0; /* already in the tree (a replayed batch that starts earlier) */
+    if (offset != t->size)
+        return PLG_ERANGE; /* a gap: leaf index must equal offset */
+    return append_leaf(t, leaf);
+}
+
+static int add_batch(struct ptree *t, const uint8_t *batch, size_t len)
+{
+    int rc = ptree_batch_leaves(batch, len, &t->scratch, take_leaf, t);
+    int frc = flush_out(t);
+    return rc ? rc : frc;
+}
+
+void ptree_on_append(void *ctx, int64_t base_offset, const uint8_t *batch, size_t len)
+{
+    struct ptree *t = ctx;
+    (void)base_offset;
+    if (t->error)
+        return;
+    int rc = add_batch(t, batch, len);
+    if (rc)
+        t->error = rc;
+}
+
+/* ---- truncation, sealing ------------------------------------------------------------------- */
+
+static void drop_file(struct ptree *t, struct mfile *f)
+{
+    if (f->fd >= 0) {
+        close(f->fd);
+        char path[PATH_MAX];
+        file_name(path, sizeof path, t->dir, f->base);
+        unlink(path);
+    }
+    buf_free(&f->mem);
+}
+
+/* Cuts the tree back to `size` leaves (files of later leaves removed). */
+static int truncate_to(struct ptree *t, uint64_t size)
+{
+    if (size >= t->size)
+        return 0;
+    while (t->nfiles && t->files[t->nfiles - 1].base > size) {
+        drop_file(t, &t->files[t->nfiles - 1]);
+        t->nfiles--;
+    }
+    if (t->nfiles) {
+        struct mfile *f = &t->files[t->nfiles - 1];
+        f->end = size;
+        uint64_t hashes = local_pos(f, size);
+        if (f->fd >= 0) {
+            if (ftruncate(f->fd, (off_t)(PTREE_HEADER + hashes * HS)) != 0)
+                return -errno;
+        } else {
+            f->mem.len = (size_t)hashes * HS;
+        }
+        f->sealed = false;
+    }
+    t->size = size;
+    return load_frontier(t);
+}
+
+void ptree_on_segment_event(void *ctx, enum plg_segment_event kind, int64_t segment_base,
+                            int64_t arg)
+{
+    struct ptree *t = ctx;
+    if (t->error)
+        return;
+    int rc = 0;
+    switch (kind) {
+    case PLG_SEG_CREATED:
+        if ((uint64_t)segment_base == t->size)
+            rc = new_file(t, (uint64_t)segment_base);
+        break;
+    case PLG_SEG_SEALED:
+        /* Make the finished file durable once; the active one is re-derived on open. */
+        for (size_t i = 0; i < t->nfiles; i++)
+            if (t->files[i].base == (uint64_t)segment_base && t->files[i].fd >= 0 &&
+                !t->files[i].sealed) {
+                if (fdatasync(t->files[i].fd) != 0)
+                    rc = -errno;
+                t->files[i].sealed = true;
+            }
+        break;
+    case PLG_SEG_TRUNCATED:
+        rc = truncate_to(t, (uint64_t)arg);
+        break;
+    case PLG_SEG_DELETED:   /* history stays provable: keep the tree files */
+    case PLG_SEG_COMPACTED: /* offsets and leaves are kept by compaction */
+    default:
+        break;
+    }
+    if (rc)
+        t->error = rc;
+}
+
+void ptree_hooks(struct ptree *t, struct plg_log_hooks *hooks)
+{
+    hooks->ctx = t;
+    hooks->on_append = ptree_on_append;
+    hooks->on_segment_event = ptree_on_segment_event;
+}
+
+int ptree_sync(struct ptree *t)
+{
+    for (size_t i = 0; i < t->nfiles; i++)
+        if (t->files[i].fd >= 0 && fdatasync(t->files[i].fd) != 0)
+            return -errno;
+    return 0;
+}
+
+/* ---- open / recovery ------------------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Leaves whose records fit entirely in `hashes` hashes of a file starting at base. */
+static uint64_t leaves_in(uint64_t base, uint64_t hashes)
+{
+    uint64_t lo = 0, hi = hashes;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (ptree_pos(base + mid) - ptree_pos(base) <= hashes)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Loads the chain of .merkle files in dir; stops at the first break (later files removed). */
+static int load_files(struct ptree *t, struct ptree_recovery *rec)
+{
+    DIR *d = opendir(t->dir);
+    if (!d)
+        return -errno;
+    uint64_t *bases = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len != 27 || strcmp(de->d_name + 20, ".merkle"))
+            continue;
+        char *end;
+        errno = 0;
+        unsigned long long b = strtoull(de->d_name, &end, 10);
+        if (errno || end != de->d_name + 20)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            uint64_t *nb = realloc(bases, cap * sizeof *nb);
+            if (!nb) {
+                free(bases);
+                closedir(d);
+                return PLG_ENOMEM;
+            }
+            bases = nb;
+        }
+        bases[n++] = b;
+    }
+    closedir(d);
+    if (n)
+        qsort(bases, n, sizeof *bases, cmp_u64);
+    int rc = 0;
+    bool broken = false;
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        file_name(path, sizeof path, t->dir, bases[i]);
+        if (broken || bases[i] != t->size) {
+            /* Not chained to the tree so far: unusable, the log will rebuild it. */
+            broken = true;
+            unlink(path);
+            continue;
+        }
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+            rc = -errno;
+            break;
+        }
+        struct stat st;
+        uint8_t hdr[PTREE_HEADER];
+        if (fstat(fd, &st) != 0 || st.st_size < PTREE_HEADER ||
+            pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr || memcmp(hdr, PTREE_MAGIC, 8) ||
+            be64_get(hdr + 8) != bases[i]) {
+            close(fd);
+            broken = true;
+            unlink(path);
+            continue;
+        }
+        uint64_t hashes = ((uint64_t)st.st_size - PTREE_HEADER) / HS;
+        uint64_t leaves = leaves_in(bases[i], hashes);
+        uint64_t keep = ptree_pos(bases[i] + leaves) - ptree_pos(bases[i]);
+        if (keep != hashes || (uint64_t)st.st_size != PTREE_HEADER + hashes * HS) {
+            if (ftruncate(fd, (off_t)(PTREE_HEADER + keep * HS)) != 0) {
+                rc = -errno;
+                close(fd);
+                break;
+            }
+        }
+        if (t->nfiles == t->cap) {
+            size_t c = t->cap ? 2 * t->cap : 8;
+            struct mfile *nf = realloc(t->files, c * sizeof *nf);
+            if (!nf) {
+                close(fd);
+                rc = PLG_ENOMEM;
+                break;
+            }
+            t->files = nf;
+            t->cap = c;
+        }
+        struct mfile *f = &t->files[t->nfiles++];
+        memset(f, 0, sizeof *f);
+        f->base = bases[i];
+        f->end = bases[i] + leaves;
+        f->fd = fd;
+        f->sealed = true;
+        buf_init(&f->mem);
+        t->size = f->end;
+    }
+    free(bases);
+    if (rec)
+        rec->loaded = t->size;
+    return rc;
+}
+
+/* Re-derives leaves [from, log end) from the log (the tree is first cut back to `from`). */
+static int catch_up(struct ptree *t, plg_log_t *log, uint64_t from, struct ptree_recovery *rec)
+{
+    uint64_t end = (uint64_t)plg_log_end_offset(log);
+    uint64_t before = t->size;
+    int rc = truncate_to(t, from < end ? from : end);
+    if (rc)
+        return rc;
+    if (t->size < (uint64_t)plg_log_start_offset(log))
+        return PLG_ESTATE; /* the records of the missing leaves are gone */
+    uint64_t start = t->size;
+    int64_t next = (int64_t)t->size;
+    while (!rc && (uint64_t)next < end) {
+        uint8_t *data = NULL;
+        size_t len = 0, off = 0;
+        int64_t after = next;
+        rc = plg_log_read_copy(log, next, 1 << 20, &data, &len, &after);
+        if (!rc && !len)
+            rc = PLG_ECORRUPT; /* the log claims records it cannot return */
+        while (!rc && off < len) {
+            size_t sz;
+            rc = batch_frame_size(data + off, len - off, &sz);
+            if (!rc && sz > len - off)
+                rc = PLG_ETRUNC;
+            if (!rc)
+                rc = add_batch(t, data + off, sz);
+            off += sz;
+        }
+        free(data);
+        if (!rc && after <= next)
+            rc = PLG_ECORRUPT;
+        next = after;
+    }
+    if (rec) {
+        rec->rebuilt_from = start < end ? start : UINT64_MAX;
+        rec->rebuilt = t->size - start;
+        rec->dropped = before > start ? before - start : 0;
+    }
+    if (!rc && t->size != end)
+        rc = PLG_ECORRUPT;
+    return rc;
+}
+
+int ptree_open(const char *dir, plg_log_t *log, struct ptree **out, struct ptree_recovery *rec)
+{
+    struct ptree *t = calloc(1, sizeof *t);
+    if (!t)
+        return PLG_ENOMEM;
+    buf_init(&t->out);
+    buf_init(&t->scratch);
+    if (rec)
+        *rec = (struct ptree_recovery){0, UINT64_MAX, 0, 0};
+    int rc = 0;
+    if (dir) {
+        t->dir = strdup(dir);
+        if (!t->dir)
+            rc = PLG_ENOMEM;
+        if (!rc)
+            rc = load_files(t, rec);
+    }
+    if (!rc)
+        rc = load_frontier(t);
+    /* The newest file was written without fsync: re-derive it from the log. */
+    uint64_t from = t->nfiles ? t->files[t->nfiles - 1].base : 0;
+    if (!rc)
+        rc = catch_up(t, log, from, rec);
+    if (rc) {
+        ptree_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void ptree_close(struct ptree *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nfiles; i++) {
+        if (t->files[i].fd >= 0)
+            close(t->files[i].fd);
+        buf_free(&t->files[i].mem);
+    }
+    free(t->files);
+    free(t->dir);
+    buf_free(&t->out);
+    buf_free(&t->scratch);
+    free(t);
+}

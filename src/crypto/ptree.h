@@ -1,0 +1,89 @@
+/*
+ * ptree.h — the Merkle tree of one partition, kept on append in per-segment .merkle files.
+ *
+ * Leaf i is the record at offset i (BLAKE3 leaf of ARCHITECTURE.md's record encoding); the tree
+ * is the RFC 9162 tree over leaves 0 .. size-1, so the tree size always equals the log end
+ * offset once the tree has caught up.
+ *
+ * File format (<base:020>.merkle, docs/verifiable-log.md): a 16-byte header, "PLGMRK01" then
+ * u64be(base), then for each leaf i = base, base+1, ... its record: the leaf hash followed by
+ * the hashes of the complete subtrees that leaf i completes (levels 1, 2, ... as long as the bits
+ * of i are 1), 32 bytes each. Leaf i's record starts at hash index P(i) - P(base) with
+ * P(i) = 2i - popcount(i), so any complete subtree (start, level) is one pread: it sits `level`
+ * hashes after the record of its last leaf. A proof therefore costs O(log n) reads and no
+ * rehashing. Files are append-only; a file starts where a log segment starts (PLG_SEG_CREATED)
+ * and is fsynced when the segment is sealed. Files of segments removed by retention are kept:
+ * heads and proofs cover the whole history (compaction keeps leaves too).
+ *
+ * Recovery (ptree_open): a torn record at a file end is cut; files must chain (each base = the
+ * previous end); the newest file is always re-derived from the log, and leaves past the log end
+ * are dropped, so a tree that does not match the log after a crash is rebuilt from the log.
+ *
+ * Thread model: the log's owner thread (the hooks run inside plg_log_append). Depends on the
+ * public log API (pyralog/log.h) and the batch parser (storage/batch.h).
+ */
+#ifndef PLG_CRYPTO_PTREE_H
+#define PLG_CRYPTO_PTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/merkle.h"
+#include "pyralog/log.h"
+
+#define PTREE_MAGIC "PLGMRK01"
+#define PTREE_HEADER 16
+
+struct ptree;
+
+struct ptree_recovery {
+    uint64_t loaded;       /* leaves found in .merkle files */
+    uint64_t rebuilt_from; /* first leaf re-derived from the log (UINT64_MAX: none) */
+    uint64_t rebuilt;      /* leaves re-derived from the log */
+    uint64_t dropped;      /* stored leaves discarded before re-deriving them */
+};
+
+/*
+ * Opens the tree of the partition directory dir (NULL: in memory, for memory-only logs) and
+ * brings it in line with log (which must be open). Does not install hooks. rec may be NULL.
+ * Returns PLG_ESTATE when the log no longer holds offset 0 and no tree files cover it (the
+ * tree cannot be built: leaf index = offset).
+ */
+int ptree_open(const char *dir, plg_log_t *log, struct ptree **out, struct ptree_recovery *rec);
+/* Closes files and frees. NULL is a no-op. */
+void ptree_close(struct ptree *t);
+
+/* Hooks that keep the tree up to date; install with plg_log_set_hooks(log, &hooks). When the
+ * caller has hooks of its own, forward on_append / on_segment_event to ptree_on_append /
+ * ptree_on_segment_event. */
+void ptree_hooks(struct ptree *t, struct plg_log_hooks *hooks);
+void ptree_on_append(void *t, int64_t base_offset, const uint8_t *batch, size_t len);
+void ptree_on_segment_event(void *t, enum plg_segment_event kind, int64_t segment_base,
+                            int64_t arg);
+
+/* Number of leaves. */
+uint64_t ptree_size(const struct ptree *t);
+/* 0, or the first error that stopped maintenance (then the tree no longer follows the log). */
+int ptree_error(const struct ptree *t);
+/* A node source over the tree (mk_root, mk_inclusion_proof, mk_consistency_proof). */
+void ptree_source(struct ptree *t, struct mk_source *s);
+int ptree_root(struct ptree *t, uint64_t size, uint8_t out[32]);
+int ptree_leaf(struct ptree *t, uint64_t index, uint8_t out[32]);
+/* fsyncs every file. */
+int ptree_sync(struct ptree *t);
+
+/*
+ * Leaf hashes of every record of one stored batch (CRC not checked here): calls fn(ctx, offset,
+ * leaf) in offset order. scratch holds decompressed records. 0 or the parse error.
+ */
+int ptree_batch_leaves(const uint8_t *batch, size_t len, struct buf *scratch,
+                       int (*fn)(void *ctx, uint64_t offset, const uint8_t leaf[32]), void *ctx);
+
+/* Position of leaf i's record, in hashes from global leaf 0 (P(i) = 2i - popcount(i)). */
+static inline uint64_t ptree_pos(uint64_t i)
+{
+    return 2 * i - (uint64_t)__builtin_popcountll(i);
+}
+
+#endif

@@ -1,0 +1,277 @@
+/* The per-partition tree on a real log directory: maintained on append across segment rolls,
+ * equal to an independent in-memory tree of the same records, proofs verify, reopened from its
+ * .merkle files, and rebuilt from the log after torn, corrupt, missing or extra tree data and
+ * after log truncation. Also the memory-only variant. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crypto/merkle.h"
+#include "crypto/ptree.h"
+#include "pyralog/log.h"
+#include "storage/batch.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/plg-ptree-unit-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The reference: every record appended so far, as leaves of an in-memory tree. */
+static struct mk_memtree ref;
+
+/* Appends a batch of n records (record j of the whole test gets key "k<j>", value "v<j>..",
+ * a header on every third record) and mirrors the leaves into ref. */
+static void append_batch(plg_log_t *log, int n)
+{
+    struct batch_builder bb;
+    int64_t base = plg_log_end_offset(log);
+    batch_builder_init(&bb, 0, 1700000000000 + base);
+    for (int i = 0; i < n; i++) {
+        uint64_t off = (uint64_t)base + (uint64_t)i;
+        char key[32], val[80];
+        int kl = snprintf(key, sizeof key, "k%llu", (unsigned long long)off);
+        int vl = snprintf(val, sizeof val, "value-%llu-%0*d", (unsigned long long)off,
+                          (int)(off % 40), 7);
+        struct batch_header_kv h = {(const uint8_t *)"trace", 5, (const uint8_t *)key, kl};
+        bool with_h = off % 3 == 0;
+        bool null_key = off % 5 == 0;
+        int64_t ts = 1700000000000 + base + i * 2;
+        assert_int_equal(batch_builder_add(&bb, ts, null_key ? NULL : key, null_key ? -1 : kl, val,
+                                           vl, with_h ? &h : NULL, with_h ? 1 : 0),
+                         0);
+        struct mk_header mh = {h.key, h.key_len, h.value, h.value_len};
+        struct mk_record r = {.offset = off,
+                              .timestamp = ts,
+                              .key = null_key ? NULL : (const uint8_t *)key,
+                              .key_len = null_key ? -1 : kl,
+                              .value = (const uint8_t *)val,
+                              .value_len = vl,
+                              .headers = with_h ? &mh : NULL,
+                              .header_count = with_h ? 1 : 0};
+        uint8_t leaf[32];
+        assert_int_equal(mk_record_leaf(&r, leaf), 0);
+        assert_int_equal(mk_memtree_append(&ref, leaf), 0);
+    }
+    uint8_t *p;
+    size_t len;
+    assert_int_equal(batch_builder_finish(&bb, -1, &p, &len), 0);
+    batch_builder_destroy(&bb);
+    assert_int_equal(plg_log_append(log, p, len, NULL), 0);
+    free(p);
+}
+
+static plg_log_t *open_log(const char *d, bool memory)
+{
+    struct plg_log_config cfg;
+    plg_log_config_init(&cfg);
+    assert_int_equal(plg_log_config_set(&cfg, "segment.bytes", "4096"), 0);
+    assert_int_equal(plg_log_config_set(&cfg, "fsync", "never"), 0);
+    struct plg_log_options o = {.config = &cfg, .memory_only = memory, .create = true};
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(d, &o, &log, NULL), 0);
+    return log;
+}
+
+/* Tree equals the reference at every size; sampled proofs from it verify. */
+static void check_tree(struct ptree *t)
+{
+    struct mk_source s, rs;
+    ptree_source(t, &s);
+    mk_memtree_source(&ref, &rs);
+    assert_int_equal(ptree_error(t), 0);
+    assert_int_equal(ptree_size(t), ref.size);
+    uint64_t n = ref.size;
+    for (uint64_t size = 0; size <= n; size += 1 + size / 7) {
+        uint8_t a[32], b[32];
+        assert_int_equal(mk_root(&s, size, a), 0);
+        assert_int_equal(mk_root(&rs, size, b), 0);
+        assert_memory_equal(a, b, 32);
+    }
+    uint8_t root[32], path[MK_MAX_PATH * 32];
+    assert_int_equal(mk_root(&s, n, root), 0);
+    for (uint64_t i = 0; i < n; i += 1 + n / 23) {
+        size_t count;
+        struct mk_bytes els[MK_MAX_PATH];
+        uint8_t leaf[32];
+        assert_int_equal(mk_inclusion_proof(&s, i, n, path, &count), 0);
+        for (size_t k = 0; k < count; k++)
+            els[k] = (struct mk_bytes){path + 32 * k, 32};
+        assert_int_equal(ptree_leaf(t, i, leaf), 0);
+        assert_int_equal(mk_verify_inclusion(&mk_blake3, i, n, (struct mk_bytes){leaf, 32}, els,
+                                             count, (struct mk_bytes){root, 32}),
+                         0);
+        uint8_t r1[32];
+        assert_int_equal(mk_root(&s, i + 1, r1), 0);
+        assert_int_equal(mk_consistency_proof(&s, i + 1, n, path, &count), 0);
+        for (size_t k = 0; k < count; k++)
+            els[k] = (struct mk_bytes){path + 32 * k, 32};
+        assert_int_equal(mk_verify_consistency(&mk_blake3, i + 1, n, (struct mk_bytes){r1, 32},
+                                               (struct mk_bytes){root, 32}, els, count),
+                         0);
+    }
+}
+
+static int count_merkle_files(void)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '\\.merkle$'", dir);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
+static char *last_merkle_file(void)
+{
+    static char path[512];
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls '%s'/*.merkle | sort | tail -1", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(fgets(path, sizeof path, p));
+    pclose(p);
+    path[strcspn(path, "\n")] = 0;
+    return path;
+}
+
+static struct ptree *open_tree(plg_log_t *log, struct ptree_recovery *rec)
+{
+    struct ptree *t;
+    assert_int_equal(ptree_open(dir, log, &t, rec), 0);
+    struct plg_log_hooks h;
+    ptree_hooks(t, &h);
+    plg_log_set_hooks(log, &h);
+    return t;
+}
+
+static void test_maintained_and_recovered(void **state)
+{
+    (void)state;
+    mk_memtree_init(&ref, &mk_blake3);
+    plg_log_t *log = open_log(dir, false);
+    struct ptree_recovery rec;
+    struct ptree *t = open_tree(log, &rec);
+    assert_int_equal(ptree_size(t), 0);
+    for (int b = 0; b < 60; b++)
+        append_batch(log, 1 + b % 9);
+    check_tree(t);
+    assert_true(plg_log_segment_count(log) > 3);
+    int files = count_merkle_files();
+    assert_true(files >= plg_log_segment_count(log));
+
+    /* Clean reopen: loaded from the files, only the newest one re-derived. */
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    t = open_tree(log, &rec);
+    assert_true(rec.loaded == ref.size);
+    assert_true(rec.rebuilt < ref.size);
+    check_tree(t);
+
+    /* Torn tail of the newest file (crash mid-write). */
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    char *last = last_merkle_file();
+    struct stat st;
+    assert_int_equal(stat(last, &st), 0);
+    assert_int_equal(truncate(last, st.st_size - 45), 0);
+    t = open_tree(log, &rec);
+    check_tree(t);
+
+    /* Garbage in the newest file (zero-filled blocks after a crash). */
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    int fd = open(last_merkle_file(), O_WRONLY);
+    static const uint8_t zeros[64];
+    assert_int_equal(pwrite(fd, zeros, sizeof zeros, 16), 64);
+    close(fd);
+    t = open_tree(log, &rec);
+    check_tree(t);
+
+    /* An older file deleted: the chain breaks there and the rest is rebuilt from the log. */
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls '%s'/*.merkle | sort | sed -n 2p | xargs rm -f", dir);
+    assert_int_equal(system(cmd), 0);
+    t = open_tree(log, &rec);
+    assert_true(rec.rebuilt_from < ref.size && rec.rebuilt == ref.size - rec.rebuilt_from);
+    check_tree(t);
+
+    /* More appends after recovery, then the log is truncated (follower truncation). */
+    for (int b = 0; b < 10; b++)
+        append_batch(log, 3);
+    check_tree(t);
+    /* Cut at a batch boundary: six 3-record batches from the end. */
+    int64_t cut = plg_log_end_offset(log) - 3 * 6;
+    assert_int_equal(plg_log_truncate(log, cut), 0);
+    mk_memtree_truncate(&ref, (uint64_t)cut);
+    check_tree(t);
+    append_batch(log, 5);
+    check_tree(t);
+
+    /* The log lost its tail while the tree was ahead (tree files kept, log cut offline). */
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    plg_log_close(log);
+    log = open_log(dir, false);
+    t = open_tree(log, &rec);
+    check_tree(t);
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    plg_log_close(log);
+    mk_memtree_destroy(&ref);
+}
+
+static void test_memory_only(void **state)
+{
+    (void)state;
+    mk_memtree_init(&ref, &mk_blake3);
+    plg_log_t *log = open_log(NULL, true);
+    struct ptree *t;
+    assert_int_equal(ptree_open(NULL, log, &t, NULL), 0);
+    struct plg_log_hooks h;
+    ptree_hooks(t, &h);
+    plg_log_set_hooks(log, &h);
+    for (int b = 0; b < 40; b++)
+        append_batch(log, 1 + b % 13);
+    check_tree(t);
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    /* Opening late builds the whole tree from the log. */
+    assert_int_equal(ptree_open(NULL, log, &t, NULL), 0);
+    check_tree(t);
+    ptree_close(t);
+    plg_log_close(log);
+    mk_memtree_destroy(&ref);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_maintained_and_recovered, setup, teardown),
+        cmocka_unit_test(test_memory_only),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
