@@ -620,6 +620,17 @@ static void h_offset_commit(struct broker_req *rq)
     else
         err = (int16_t)gsm_check_commit(&g->sm, q->generation_id, gb(q->member_id),
                                         ginst(q->group_instance_id));
+    if (err)
+        PLG_INFO("group",
+                 "msg=\"offset commit refused\" group=%.*s generation=%d member=%.*s "
+                 "kafka_error=%d state=%s",
+                 (int)(q->group_id.len > 0 ? q->group_id.len : 0), q->group_id.p, q->generation_id,
+                 (int)(q->member_id.len > 0 ? q->member_id.len : 0), q->member_id.p, err,
+                 g ? gsm_state_name(g->sm.state) : "-");
+    else
+        PLG_DEBUG("group", "msg=\"offset commit\" group=%.*s generation=%d topics=%d",
+                  (int)(q->group_id.len > 0 ? q->group_id.len : 0), q->group_id.p, q->generation_id,
+                  q->ntopics);
     struct commit_ctx *c = calloc(1, sizeof *c);
     if (!c || commit_resp_init(rq, q, err, &c->resp)) {
         free(c);
