@@ -171,11 +171,11 @@ plg_start() { # FSYNC(never|interval:MS|always) -> PLG_PORT PLG_PID
   wait_line "$d.log" "pyralog server ready" "$PLG_PID"
 }
 
-obelisk_start() { # -> OBL_PORT OBL_PID
+obelisk_start() { # NODE_ID -> OBL_PORT OBL_PID
   local d
-  d=$(fresh_dir obelisk)
+  d=$(fresh_dir "obelisk-$1")
   OBL_PORT=$(free_port 2) # the binary protocol listens on the next port (what clients expect)
-  spawn "$d.log" "$PYRALOG" obelisk --node-id 1 --data-dir "$d" --listen "127.0.0.1:$OBL_PORT"
+  spawn "$d.log" "$PYRALOG" obelisk --node-id "$1" --data-dir "$d" --listen "127.0.0.1:$OBL_PORT"
   OBL_PID=$SPAWN_PID
   wait_line "$d.log" "pyralog obelisk ready" "$OBL_PID"
 }
@@ -244,6 +244,11 @@ fmt() { # an integer with a thin space between thousands: 1 234 567
 
 START=$(date +%s)
 log "records=$N value=${SIZE}B tmp=$TMP"
+log "date=$(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc)" \
+  "cpu='$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)' kernel=$(uname -r)"
+log "versions: $(redis-server --version | sed 's/ sha=.*//'), $("$NATS_SERVER" --version)," \
+  "$("$PYRALOG" version | head -1), librdkafka $(dpkg-query -W -f='${Version}' librdkafka1 2>/dev/null || echo '?')"
+log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. Disk floor: raw fdatasync latency of a 4 KiB append, on the same filesystem as the data dirs.
 run "disk fdatasync" 0 \
@@ -318,11 +323,21 @@ run "pyralog fsync=always acks=all at $HALF/s" "$PLG_PID" \
 PL=$RUN_OUT
 stop_pid "$PLG_PID"
 
-# 6. Obelisk IDs: binary batches (4096 IDs per request) vs Redis INCR -P 16.
-obelisk_start
-run "obelisk IDs" "$OBL_PID" "$BUILD/obelisk_client" "127.0.0.1:$OBL_PORT" "$ID_SECONDS" 4096
+# 6. Obelisk IDs: binary batches (4096 IDs per request) vs Redis INCR -P 16. One node first (the
+# target row), then a three-node Pharaoh network (node ids 1-3) that the client spreads over.
+obelisk_start 1
+OBL_NODES="127.0.0.1:$OBL_PORT"
+OBL_PIDS=("$OBL_PID")
+run "obelisk IDs, 1 node" "$OBL_PID" "$BUILD/obelisk_client" "$OBL_NODES" "$ID_SECONDS" 4096
 OB=$RUN_OUT
-stop_pid "$OBL_PID"
+for id in 2 3; do
+  obelisk_start "$id"
+  OBL_NODES="$OBL_NODES,127.0.0.1:$OBL_PORT"
+  OBL_PIDS+=("$OBL_PID")
+done
+run "obelisk IDs, 3 nodes" "${OBL_PIDS[0]}" "$BUILD/obelisk_client" "$OBL_NODES" "$ID_SECONDS" 4096
+OB3=$RUN_OUT
+for p in "${OBL_PIDS[@]}"; do stop_pid "$p"; done
 
 row "produce, acks=1, fsync=never vs NATS JetStream publish, 1000 in flight" \
   "$(kv records_per_s "$PN")" "$(kv msgs_per_s "$NP")" rec/s higher 2
@@ -340,10 +355,13 @@ row "consume all (Kafka consumer) vs NATS JetStream pull consumer, ack none" \
   "$(kv records_per_s "$PC")" "$(kv msgs_per_s "$NC")" rec/s info -
 row "p99 produce latency, acks=all fsync=always at half peak ($HALF/s) vs raw 4 KiB fdatasync p99" \
   "$(awk -v m="$(kv p99_ms "$PL")" 'BEGIN{printf "%.0f", m * 1000}')" "$DISK_P99" us lower 2
-row "IDs over loopback: Obelisk binary batches of 4096 vs Redis INCR -c50 -P16 (everysec)" \
+row "IDs over loopback: 1 Obelisk node, Scarab IDs in binary batches of 4096 vs Redis INCR -c50 -P16 (everysec)" \
   "$(kv ids_per_s "$OB")" "$RI" ids/s higher 10
+row "IDs over loopback: 3 Obelisk nodes (Pharaoh network), one client vs Redis INCR -c50 -P16 (everysec)" \
+  "$(kv ids_per_s "$OB3")" "$RI" ids/s info -
 
 echo "| workload | pyralog | peer | ratio | target met? |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
+log "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "done in $(($(date +%s) - START)) s"

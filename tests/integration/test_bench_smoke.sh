@@ -37,7 +37,8 @@ for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never 
   "produce, acks=1, fsync=interval vs Redis XADD" "produce, acks=all, fsync=always vs Redis XADD" \
   "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, 1 connection, hiredis" \
   "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, raw" "consume all (Kafka consumer) vs NATS" \
-  "p99 produce latency, acks=all fsync=always" "IDs over loopback: Obelisk"; do
+  "p99 produce latency, acks=all fsync=always" "IDs over loopback: 1 Obelisk node" \
+  "IDs over loopback: 3 Obelisk nodes"; do
   line=$(grep -F "| $w" "$OUT") || fail "no row for '$w'"
   [ "$(grep -cF "| $w" "$OUT")" -eq 1 ] || fail "row '$w' printed more than once"
   awk -F'|' '{ if ($3 !~ /[0-9]/ || $4 !~ /[0-9]/ || $5 !~ /[0-9.]+x/ ||
@@ -46,7 +47,7 @@ for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never 
   awk -F'|' '{ split($3, a, " "); split($4, b, " "); if (a[1] == "0" || b[1] == "0") exit 1 }' \
     <<<"$line" || fail "zero figure in row: $line"
 done
-[ "$(grep -c '^|' "$OUT")" -eq 11 ] || fail "expected a header, a rule and 9 rows"
+[ "$(grep -c '^|' "$OUT")" -eq 12 ] || fail "expected a header, a rule and 10 rows"
 
 # Nothing left running from this run: compare.sh stops servers by PID on exit.
 tmpdir=$(sed -n 's/.*tmp=\([^ ]*\).*/\1/p' "$ERR" | head -1)
