@@ -57,7 +57,8 @@ def steps(srv):
     print(r.stdout)
     assert "state Empty" in r.stdout, r.stdout
     rows = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("cli-t ")]
-    assert len(rows) == 3 and sum(int(x[2]) for x in rows) == 40, rows
+    # Only partitions that received records have commits (the producer may leave one empty).
+    assert 1 <= len(rows) <= 3 and sum(int(x[2]) for x in rows) == 40, rows
     assert all(x[4] == "0" for x in rows), rows
 
     r = run("group", "list", *bs)
