@@ -1184,7 +1184,7 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
     broker_register_core_apis(b);
     broker_metrics_init(b);
     if ((rc = pid_load(b)) || (rc = registry_load(b)) ||
-        (rc = group_coord_open(b, NULL, &b->groups))) {
+        (rc = group_coord_open(b, o->groups, &b->groups))) {
         broker_close(b);
         return rc;
     }
