@@ -67,6 +67,7 @@ ensure_pkgs() {
 ensure_pkgs
 NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
 for t in "$PYRALOG" "$BUILD/fsynclat" "$BUILD/redis_scan" "$BUILD/nats_load" "$BUILD/kafka_load" \
+  "$BUILD/kafka_fetch_scan" \
   "$BUILD/obelisk_client"; do
   [ -x "$t" ] || die "$t not built (run make build)"
 done
@@ -309,6 +310,9 @@ run "pyralog fsync=interval acks=1" "$PLG_PID" kload produce --size $SIZE --topi
 PI=$RUN_OUT
 run "pyralog consume" "$PLG_PID" kload consume --topic bench --count "$N"
 PC=$RUN_OUT
+run "pyralog raw fetch" "$PLG_PID" \
+  "$BUILD/kafka_fetch_scan" --bootstrap "127.0.0.1:$PLG_PORT" --topic bench --count "$N"
+PCR=$RUN_OUT
 stop_pid "$PLG_PID"
 
 plg_start always
@@ -349,8 +353,8 @@ row "produce, acks=all, fsync=always vs Redis XADD -c50 -P16, appendfsync always
   "$PEAK" "$RX2" rec/s higher 1.5
 row "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, 1 connection, hiredis" \
   "$(kv records_per_s "$PC")" "$(kv entries_per_s "$RS")" rec/s higher 1.5
-row "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, raw RESP walker (no reply objects)" \
-  "$(kv records_per_s "$PC")" "$(kv entries_per_s "$RSR")" rec/s info -
+row "consume all, raw Fetch walker (no client library) vs Redis XRANGE COUNT 1000, raw RESP walker" \
+  "$(kv records_per_s "$PCR")" "$(kv entries_per_s "$RSR")" rec/s info -
 row "consume all (Kafka consumer) vs NATS JetStream pull consumer, ack none" \
   "$(kv records_per_s "$PC")" "$(kv msgs_per_s "$NC")" rec/s info -
 row "p99 produce latency, acks=all fsync=always at half peak ($HALF/s) vs raw 4 KiB fdatasync p99" \
