@@ -322,8 +322,11 @@ PEAK=$(kv records_per_s "$PA")
 HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%.0f", p / 2 }')
 # About 5 s at half the peak rate, within [1000, N] records.
 LN=$(awk -v h="$HALF" -v n="$N" 'BEGIN { x = h * 5; if (x > n) x = n; if (x < 1000) x = 1000; printf "%.0f", x }')
+# The latency client sends at once (linger.ms=0) with one request in flight: a record then waits
+# for at most the request ahead of it, as a latency-sensitive producer would be configured.
 run "pyralog fsync=always acks=all at $HALF/s" "$PLG_PID" \
-  kload produce --size $SIZE --topic lat --count "$LN" --acks all --rate "$HALF"
+  kload produce --size $SIZE --topic lat --count "$LN" --acks all --rate "$HALF" \
+  --linger-ms 0 --in-flight 1
 PL=$RUN_OUT
 stop_pid "$PLG_PID"
 
