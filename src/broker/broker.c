@@ -970,6 +970,49 @@ int broker_partition_offsets(struct broker *b, const char *topic, int32_t partit
     return 0;
 }
 
+/* ---- housekeeping ---- */
+
+/* Retention for cleanup.policy=delete, compaction for compact, on every partition. Compaction
+ * runs on the loop and blocks it while it rewrites sealed segments (see plg_log_compact); the
+ * consumer-offsets topic is compacted by the group coordinator on its own schedule. */
+static void on_housekeeping(uv_timer_t *t)
+{
+    struct broker *b = t->data;
+    if (b->shutting)
+        return;
+    for (int32_t i = 0; i < b->ntopics; i++) {
+        struct btopic *tp = b->topics[i];
+        bool internal = !strcmp(tp->name, "__consumer_offsets");
+        for (int32_t j = 0; j < tp->npart; j++) {
+            plg_log_t *log = tp->parts[j]->log;
+            const struct plg_log_config *cfg = plg_log_config(log);
+            int32_t deleted = 0;
+            int rc = 0;
+            if (cfg->cleanup_policy & PLG_CLEANUP_DELETE)
+                rc = plg_log_enforce_retention(log, &deleted);
+            if (rc)
+                PLG_ERROR("broker", "msg=\"retention failed\" topic=%s partition=%d error=\"%s\"",
+                          tp->name, j, plg_strerror(rc));
+            else if (deleted)
+                PLG_INFO("broker",
+                         "msg=\"retention deleted segments\" topic=%s partition=%d segments=%d "
+                         "log_start_offset=%lld",
+                         tp->name, j, deleted, (long long)plg_log_start_offset(log));
+            if ((cfg->cleanup_policy & PLG_CLEANUP_COMPACT) && !internal) {
+                int64_t removed = 0;
+                rc = plg_log_compact(log, &removed);
+                if (rc)
+                    PLG_ERROR("broker",
+                              "msg=\"compaction failed\" topic=%s partition=%d error=\"%s\"",
+                              tp->name, j, plg_strerror(rc));
+                else if (removed)
+                    PLG_INFO("broker", "msg=\"compacted\" topic=%s partition=%d removed=%lld",
+                             tp->name, j, (long long)removed);
+            }
+        }
+    }
+}
+
 /* ---- lifecycle ---- */
 
 static char **kv_from_strv(const char *const *v)
@@ -1027,6 +1070,11 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
     if ((rc = uv_async_init(loop, &b->durable_async, on_durable_async)))
         goto fail;
     b->durable_async.data = b;
+    uv_timer_init(loop, &b->housekeeping);
+    b->housekeeping.data = b;
+    b->open_handles = 2;
+    uint64_t every = b->o.retention_check_ms > 0 ? (uint64_t)b->o.retention_check_ms : 300000;
+    uv_timer_start(&b->housekeeping, on_housekeeping, every, every);
     broker_register_core_apis(b);
     if ((rc = pid_load(b)) || (rc = registry_load(b)) ||
         (rc = group_coord_open(b, NULL, &b->groups))) {
@@ -1087,10 +1135,11 @@ void broker_shutdown(struct broker *b)
     }
 }
 
-static void on_async_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct broker *b = h->data;
-    free(b);
+    if (--b->open_handles == 0)
+        free(b);
 }
 
 int broker_close(struct broker *b)
@@ -1108,7 +1157,9 @@ int broker_close(struct broker *b)
     free(b->data_dir);
     free(b->adv_host);
     b->closed = true;
-    /* The async handle is freed with the broker once libuv has closed it. */
-    uv_close((uv_handle_t *)&b->durable_async, on_async_closed);
+    /* The broker is freed once libuv has closed both of its handles. */
+    uv_timer_stop(&b->housekeeping);
+    uv_close((uv_handle_t *)&b->housekeeping, on_handle_closed);
+    uv_close((uv_handle_t *)&b->durable_async, on_handle_closed);
     return 0;
 }

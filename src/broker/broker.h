@@ -71,6 +71,9 @@ struct broker_opts {
      * every partition log before the topic's own configs; NULL-terminated key/value pairs. */
     const char *const *topic_defaults;
     int32_t fetch_max_wait_cap_ms; /* clamp for client max_wait_ms (0: 30000) */
+    /* log.retention.check.interval.ms: how often retention (delete) and compaction (compact)
+     * run over every partition; 0 means the default, 300000. */
+    int64_t retention_check_ms;
 };
 
 /* Opens the broker: loads the topic registry and opens every partition log (recovering them).

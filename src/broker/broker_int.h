@@ -56,6 +56,8 @@ struct broker {
     struct btopic **topics; /* sorted by name */
     int32_t ntopics, captopics;
     uv_async_t durable_async;
+    uv_timer_t housekeeping; /* retention and compaction */
+    int open_handles;        /* libuv handles still to close before the broker is freed */
     struct bpart *ack_parts;
     broker_api_fn api[BROKER_MAX_API];
     struct buf scratch; /* decompression scratch for validation */

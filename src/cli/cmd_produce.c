@@ -88,11 +88,21 @@ int cmd_produce(int argc, char **argv)
         return 2;
     }
     struct pstate st = {0};
-    const char *extra[] = {"acks", acks, "linger.ms", "5", "message.timeout.ms", "30000", NULL};
+    /* A single node creates topics synchronously: an unknown topic is unknown, no need to wait
+     * 30 s for it to "propagate" before failing the records. */
+    const char *extra[] = {"acks",
+                           acks,
+                           "linger.ms",
+                           "5",
+                           "message.timeout.ms",
+                           "30000",
+                           "topic.metadata.propagation.max.ms",
+                           "1000",
+                           NULL};
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    rd_kafka_conf_t *conf = kclient_conf("produce", bootstrap);
+    if (!conf)
+        return 2;
     for (size_t i = 0; extra[i]; i += 2)
         rd_kafka_conf_set(conf, extra[i], extra[i + 1], err, sizeof err);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

@@ -102,6 +102,8 @@ static const struct config_key server_schema[] = {
      "unsent response bytes per connection before reading pauses", NULL},
     {"fetch.max.wait.cap.ms", CFG_INT, "30000", 1, 600000, "upper bound for Fetch max_wait_ms",
      NULL},
+    {"log.retention.check.interval.ms", CFG_INT, "300000", 10, INT32_MAX,
+     "how often retention and compaction run", NULL},
     {"log.level", CFG_STRING, "info", 0, 0, "debug, info, warn or error", check_log_level},
     {"log.segment.bytes", CFG_STRING, NULL, 0, 0, "default segment.bytes", chk_segment_bytes},
     {"log.segment.ms", CFG_STRING, NULL, 0, 0, "default segment.ms", chk_segment_ms},
@@ -345,6 +347,7 @@ int cmd_server(int argc, char **argv)
         .num_partitions = (int32_t)config_int(&s->cfg, "num.partitions"),
         .topic_defaults = tdefs,
         .fetch_max_wait_cap_ms = (int32_t)config_int(&s->cfg, "fetch.max.wait.cap.ms"),
+        .retention_check_ms = config_int(&s->cfg, "log.retention.check.interval.ms"),
     };
     rc = broker_open(&s->loop, &bo, &s->broker);
     if (rc) {

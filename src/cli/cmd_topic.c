@@ -132,7 +132,7 @@ static int topic_name_cmp(const void *a, const void *b)
 static int do_list(rd_kafka_t *rk)
 {
     const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, ADMIN_TIMEOUT_MS);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, KCLIENT_METADATA_TIMEOUT_MS);
     if (e) {
         cli_err("topic", "metadata: %s", rd_kafka_err2str(e));
         return 1;
@@ -155,7 +155,7 @@ static int do_describe(rd_kafka_t *rk, const char *name)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
     const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, ADMIN_TIMEOUT_MS);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, KCLIENT_METADATA_TIMEOUT_MS);
     rd_kafka_topic_destroy(rkt);
     if (e) {
         cli_err("topic", "metadata: %s", rd_kafka_err2str(e));

@@ -8,11 +8,32 @@
 
 #include "cli/cli.h"
 
+/* librdkafka's own log lines (connection refused, retries) would bury the one error line the
+ * commands print; errors reach the user through return values instead. */
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+}
+
+rd_kafka_conf_t *kclient_conf(const char *what, const char *bootstrap)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
+        cli_err(what, "%s", err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, quiet_log);
+    return conf;
+}
+
 rd_kafka_t *kclient_new(const char *what, rd_kafka_type_t type, const char *bootstrap,
                         const char *const *extra)
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, quiet_log);
     if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) !=
             RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -52,7 +73,7 @@ int kclient_partition_count(const char *what, rd_kafka_t *rk, const char *topic)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, KCLIENT_METADATA_TIMEOUT_MS);
     rd_kafka_topic_destroy(rkt);
     if (e) {
         cli_err(what, "metadata: %s", rd_kafka_err2str(e));

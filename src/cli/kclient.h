@@ -10,6 +10,11 @@
 #include <stdint.h>
 
 #define KCLIENT_DEFAULT_BOOTSTRAP "127.0.0.1:9092"
+#define KCLIENT_METADATA_TIMEOUT_MS 5000
+
+/* A librdkafka config with bootstrap.servers set and librdkafka's log lines silenced; NULL
+ * (error printed) on failure. */
+rd_kafka_conf_t *kclient_conf(const char *what, const char *bootstrap);
 
 /* Creates a producer or consumer for bootstrap; extra is a NULL-terminated list of
  * key/value librdkafka properties. Prints the error (prefix `what`) and returns NULL on failure. */

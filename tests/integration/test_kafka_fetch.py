@@ -2,7 +2,7 @@
 partition_max_bytes and max_bytes budgets (whole batches, the first one even when larger),
 offset out of range, responses in request order behind a parked fetch, max.message.bytes on
 produce, LogAppendTime topics, ListOffsets by timestamp (kcat -o s@), and a parked fetch
-answered at SIGTERM."""
+answered at SIGTERM; acks=0 produce sends no response."""
 import os
 import signal
 import struct
@@ -92,6 +92,15 @@ def main():
             assert struct.unpack_from(">i", first)[0] == 11
             assert struct.unpack_from(">i", second)[0] == 12
 
+            # acks=0: no response at all; the next response on the connection is the next
+            # request's, and the record is stored.
+            p.sendall(produce_v3(30, [(b"f", [(1, batch([b"fire-and-forget"]))])], acks=0) +
+                      frame(18, 0, 31, b""))
+            assert struct.unpack_from(">i", recv_frame(p))[0] == 31
+            s.sendall(fetch_v4(32, [(b"f", [(1, 1, 1 << 20)])], 0, 0, 1 << 20))
+            corr, res = parse_fetch_v4(recv_frame(s))
+            assert batch_values(res[("f", 1)][2]) == [b"fire-and-forget"], res
+
             # 8. max.message.bytes: a batch above the topic limit is refused with 10.
             r = run(plg.BIN, "topic", "create", "small", "--config", "max.message.bytes=200",
                     "--bootstrap", srv.kafka)
@@ -122,7 +131,7 @@ def main():
             assert r.stdout.split() == ["late"], r.stdout
 
             # 11. SIGTERM answers a parked fetch right away and exits 0.
-            s.sendall(fetch_v4(20, [(b"f", [(1, 1, 1 << 20)])], 30000, 1, 1 << 20))
+            s.sendall(fetch_v4(20, [(b"f", [(1, 2, 1 << 20)])], 30000, 1, 1 << 20))
             time.sleep(0.3)
             t0 = time.time()
             srv.p.send_signal(signal.SIGTERM)

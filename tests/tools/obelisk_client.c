@@ -1,18 +1,23 @@
 /*
  * obelisk_client.c — load client for Pharaoh Network tests and benchmarks.
  *
- * usage: obelisk_client NODES SECONDS BATCH [--out FILE]
+ * usage: obelisk_client NODES SECONDS BATCH [--out FILE] [--seq NAME]
  *
  * Takes Scarab IDs in batches of BATCH from the Obelisk nodes NODES (as for --obelisk) through
- * the libpyralog client for SECONDS, writing every ID as 8 raw little-endian bytes to FILE when
+ * the libpyralog client for SECONDS, writing every ID as 8 raw native-endian bytes to FILE when
  * given. Prints one line: "ids=N requests=R errors=E ids_per_s=X". Exit 1 when an error was not
  * recovered by failover (the client returned an error).
+ *
+ * With --seq NAME it alternates: BATCH IDs, then 1-20 values of sequence NAME, and writes
+ * records of three u64 (kind 1 = ID: value, 1; kind 2 = sequence: first, count), stopping at the
+ * first error (exit 3: for crash tests that kill the node under it).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pyralog/obelisk.h"
 #include "pyralog/pyralog.h"
@@ -33,9 +38,14 @@ int main(int argc, char **argv)
     double secs = atof(argv[2]);
     size_t batch = (size_t)strtoul(argv[3], NULL, 10);
     FILE *out = NULL;
-    if (argc >= 6 && !strcmp(argv[4], "--out") && !(out = fopen(argv[5], "wb"))) {
-        perror(argv[5]);
-        return 2;
+    const char *seq = NULL;
+    for (int i = 4; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--out") && !(out = fopen(argv[i + 1], "wb"))) {
+            perror(argv[i + 1]);
+            return 2;
+        }
+        if (!strcmp(argv[i], "--seq"))
+            seq = argv[i + 1];
     }
     if (batch == 0 || batch > 1000000)
         return 2;
@@ -48,6 +58,29 @@ int main(int argc, char **argv)
     uint64_t *ids = malloc(batch * sizeof *ids);
     uint64_t total = 0, reqs = 0, errors = 0;
     double t0 = now_s(), t;
+    if (seq) {
+        unsigned r = (unsigned)getpid();
+        while (now_s() - t0 < secs) {
+            if (plg_pharaoh_ids(p, ids, batch))
+                break;
+            for (size_t i = 0; i < batch; i++) {
+                uint64_t rec[3] = {1, ids[i], 1};
+                fwrite(rec, sizeof rec, 1, out);
+            }
+            uint64_t first, cnt = 1 + rand_r(&r) % 20;
+            if (plg_pharaoh_seq(p, seq, cnt, &first))
+                break;
+            uint64_t rec[3] = {2, first, cnt};
+            fwrite(rec, sizeof rec, 1, out);
+            fflush(out); /* the record is out before the next request */
+            total++;
+        }
+        printf("rounds=%" PRIu64 " last_error=\"%s\"\n", total, plg_pharaoh_errmsg(p));
+        fclose(out);
+        free(ids);
+        plg_pharaoh_close(p);
+        return now_s() - t0 < secs ? 3 : 0;
+    }
     while ((t = now_s()) - t0 < secs) {
         rc = plg_pharaoh_ids(p, ids, batch);
         reqs++;

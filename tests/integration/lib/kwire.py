@@ -57,9 +57,9 @@ def frame(api_key, version, corr, body):
     return struct.pack(">i", len(payload)) + payload
 
 
-def produce_v3(corr, topics):
-    """topics: [(name, [(partition, records_bytes)])], acks=1."""
-    body = struct.pack(">hhi", -1, 1, 10000) + struct.pack(">i", len(topics))
+def produce_v3(corr, topics, acks=1):
+    """topics: [(name, [(partition, records_bytes)])]."""
+    body = struct.pack(">hhi", -1, acks, 10000) + struct.pack(">i", len(topics))
     for name, parts in topics:
         body += kstr(name) + struct.pack(">i", len(parts))
         for p, recs in parts:

@@ -139,12 +139,42 @@ static void test_resp_decoder_rejects(void **state)
     assert_int_equal(obl_resp_decode(b, n, &r), PLG_ECORRUPT);
 }
 
+static void test_pharaoh_node_lists(void **state)
+{
+    (void)state;
+    const char *good[] = {"127.0.0.1:7070",          "a:1,b:2,c:3", "[::1]:7070", "h:7070/9000",
+                          "localhost:1/2,[::1]:3/4", NULL};
+    const char *bad[] = {"",      "host", ":80",  "h:",   "h:0",  "h:65536", "h:65535", "h:1/",
+                         "h:1/x", "h:x",  "a:1,", ",a:1", "h:1 ", "[::1]",   NULL};
+    plg_pharaoh_t *p;
+    for (int i = 0; good[i]; i++) {
+        assert_int_equal(plg_pharaoh_open(good[i], 0, &p), 0);
+        plg_pharaoh_close(p);
+    }
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(plg_pharaoh_open(bad[i], 0, &p), PLG_EINVAL);
+        assert_null(p);
+    }
+    /* Client-side checks before any network I/O. */
+    assert_int_equal(plg_pharaoh_open("127.0.0.1:1", 100, &p), 0);
+    uint64_t first;
+    assert_int_equal(plg_pharaoh_seq(p, "../x", 1, &first), PLG_EINVAL);
+    assert_int_equal(plg_pharaoh_seq(p, "x", 0, &first), PLG_ERANGE);
+    /* Nothing listens on port 2 (binary = 1 + 1): a connection error, not a hang. */
+    uint64_t id;
+    int rc = plg_pharaoh_ids(p, &id, 1);
+    assert_true(rc == -ECONNREFUSED || rc == PLG_ETIMEDOUT);
+    assert_non_null(strstr(plg_pharaoh_errmsg(p), "127.0.0.1:1"));
+    plg_pharaoh_close(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_and_requests),
         cmocka_unit_test_setup_teardown(test_service_answers, setup, teardown),
         cmocka_unit_test(test_resp_decoder_rejects),
+        cmocka_unit_test(test_pharaoh_node_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
