@@ -121,9 +121,17 @@ fail:
     return rc;
 }
 
-/* Patches the INT32 size at start (the frame spans start+4 .. b->len, plus ext bytes). */
-static int frame_finish(struct buf *b, size_t start, size_t ext)
+/*
+ * Patches the INT32 size at start (the frame spans start+4 .. b->len, plus ext bytes), or rolls
+ * the buffer back to start when rc (the body encoder's status) or an allocation failed.
+ */
+static int frame_finish(struct buf *b, size_t start, size_t ext, int rc)
 {
+    if (rc && rc != PLG_ENOMEM) {
+        b->len = start;
+        b->oom = false;
+        return rc;
+    }
     if (b->oom) {
         b->len = start;
         b->oom = false;
@@ -151,8 +159,8 @@ int kafka_request_encode(struct buf *b, const struct kreq_hdr *h, const void *bo
     kw_i32(b, h->correlation_id);
     kw_str(b, false, h->client_id);
     kw_no_tags(b, flex);
-    kmsg_encode(b, api->req, h->api_version, flex, body, NULL);
-    return frame_finish(b, start, 0);
+    int rc = kmsg_encode_checked(b, api->req, h->api_version, flex, body, NULL, NULL);
+    return frame_finish(b, start, 0, rc);
 }
 
 int kafka_response_encode(struct buf *b, const struct kreq_hdr *h, const void *resp,
@@ -166,10 +174,11 @@ int kafka_response_encode(struct buf *b, const struct kreq_hdr *h, const void *r
     kw_i32(b, 0);
     kw_i32(b, h->correlation_id);
     kw_no_tags(b, flex && h->api_key != KAPI_API_VERSIONS);
-    size_t ext = kmsg_encode(b, api->resp, h->api_version, flex, resp, hooks);
+    size_t ext = 0;
+    int rc = kmsg_encode_checked(b, api->resp, h->api_version, flex, resp, hooks, &ext);
     if (ext_bytes)
-        *ext_bytes = ext;
-    return frame_finish(b, start, ext);
+        *ext_bytes = rc ? 0 : ext;
+    return frame_finish(b, start, ext, rc);
 }
 
 size_t kafka_apiversions_list(struct kapiversions_key *keys, size_t cap)
@@ -194,6 +203,6 @@ int kafka_apiversions_unsupported(struct buf *b, int32_t correlation_id)
     size_t start = b->len;
     kw_i32(b, 0);
     kw_i32(b, correlation_id);
-    kmsg_encode(b, &kschema_apiversions_resp, 0, false, &resp, NULL);
-    return frame_finish(b, start, 0);
+    int rc = kmsg_encode_checked(b, &kschema_apiversions_resp, 0, false, &resp, NULL, NULL);
+    return frame_finish(b, start, 0, rc);
 }

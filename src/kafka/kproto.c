@@ -11,6 +11,7 @@
  */
 #include "kafka/kproto.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -624,6 +625,7 @@ struct kenc {
     bool flex;
     const struct kw_hooks *hooks;
     size_t ext;
+    int err; /* PLG_ETOOBIG: a value the version cannot represent */
 };
 
 static void encode_struct(struct kenc *e, const struct kschema *s, const uint8_t *in);
@@ -660,6 +662,10 @@ static void encode_value(struct kenc *e, const struct kfield *f, uint8_t type, c
         memcpy(&s, src, sizeof s);
         if (s.len < 0 && (type != f->type || e->ver < f->nmin))
             s.len = 0; /* not nullable here: send "" */
+        if (s.len > INT16_MAX && !e->flex) {
+            e->err = PLG_ETOOBIG; /* STRING has an INT16 length */
+            break;
+        }
         kw_str(b, e->flex, s);
         break;
     }
@@ -691,6 +697,7 @@ static void encode_value(struct kenc *e, const struct kfield *f, uint8_t type, c
         memcpy(&n, base + f->noff, sizeof n);
         if (n < 0 && e->ver < f->nmin)
             n = 0;
+        assert(n <= 0 || elems);
         kw_array(b, e->flex, n);
         for (int32_t i = 0; i < n; i++) {
             const uint8_t *el = elems + (size_t)i * f->esize;
@@ -737,7 +744,7 @@ static void encode_struct(struct kenc *e, const struct kschema *s, const uint8_t
             continue;
         struct buf tmp;
         buf_init(&tmp);
-        struct kenc te = {&tmp, e->ver, e->flex, NULL, 0};
+        struct kenc te = {&tmp, e->ver, e->flex, NULL, 0, 0};
         if (f->type == KT_STR) {
             struct kstr z;
             memcpy(&z, in + f->off, sizeof z);
@@ -747,6 +754,8 @@ static void encode_struct(struct kenc *e, const struct kschema *s, const uint8_t
             continue;
         }
         encode_value(&te, f, f->type, in + f->off, in);
+        if (te.err)
+            e->err = te.err;
         buf_uvarint(e->b, (uint64_t)f->tag);
         buf_uvarint(e->b, tmp.len);
         buf_put(e->b, tmp.data, tmp.len);
@@ -756,10 +765,23 @@ static void encode_struct(struct kenc *e, const struct kschema *s, const uint8_t
     }
 }
 
+int kmsg_encode_checked(struct buf *b, const struct kschema *s, int ver, bool flex, const void *in,
+                        const struct kw_hooks *hooks, size_t *ext)
+{
+    struct kenc e = {b, ver, flex, hooks, 0, 0};
+    encode_struct(&e, s, in);
+    if (ext)
+        *ext = e.ext;
+    if (e.err)
+        return e.err;
+    return b->oom ? PLG_ENOMEM : 0;
+}
+
 size_t kmsg_encode(struct buf *b, const struct kschema *s, int ver, bool flex, const void *in,
                    const struct kw_hooks *hooks)
 {
-    struct kenc e = {b, ver, flex, hooks, 0};
-    encode_struct(&e, s, in);
-    return e.ext;
+    size_t ext = 0;
+    if (kmsg_encode_checked(b, s, ver, flex, in, hooks, &ext) == PLG_ETOOBIG)
+        b->oom = true; /* make the failure visible to callers that check b->oom */
+    return ext;
 }

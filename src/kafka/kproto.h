@@ -187,6 +187,13 @@ int kmsg_decode(struct rd *r, const struct kschema *s, int ver, bool flex, struc
  */
 size_t kmsg_encode(struct buf *b, const struct kschema *s, int ver, bool flex, const void *in,
                    const struct kw_hooks *hooks);
+/*
+ * The same with a status: 0, PLG_ETOOBIG (a value this version cannot carry, e.g. a STRING
+ * longer than 32767 bytes in a non-flexible version) or PLG_ENOMEM. *ext (may be NULL) gets the
+ * external record bytes. On failure b holds a partial message: the caller rolls it back.
+ */
+int kmsg_encode_checked(struct buf *b, const struct kschema *s, int ver, bool flex, const void *in,
+                        const struct kw_hooks *hooks, size_t *ext);
 
 /* Field-description helpers for schema tables: (struct type, member, first, last version). */
 #define KF_(t, et, st, m, v0, v1, nm, tg, sub_, es, nm_off, d)                                     \

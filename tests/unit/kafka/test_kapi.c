@@ -678,6 +678,37 @@ static void test_malformed_flexible(void **state)
     karena_destroy(&a);
 }
 
+static void test_encode_unrepresentable_rolls_back(void **state)
+{
+    (void)state;
+    /* A 40,000-byte host fits COMPACT_STRING (v9+) but not STRING (INT16 length, v1-v8). */
+    char *host = malloc(40001);
+    memset(host, 'h', 40000);
+    host[40000] = 0;
+    struct kmetadata_broker br = {0, S(host), 9092, S(NULL)};
+    struct kmetadata_resp m = {0, &br, 1, S(NULL), 0, NULL, 0, INT32_MIN};
+    struct buf b;
+    buf_init(&b);
+    buf_put(&b, "prev", 4); /* an earlier response on the same connection stays intact */
+    struct kreq_hdr h = {KAPI_METADATA, 8, 1, S("c")};
+    assert_int_equal(kafka_response_encode(&b, &h, &m, NULL, NULL), PLG_ETOOBIG);
+    assert_int_equal(b.len, 4);
+    assert_false(b.oom);
+    assert_memory_equal(b.data, "prev", 4);
+    h.api_version = 9;
+    assert_int_equal(kafka_response_encode(&b, &h, &m, NULL, NULL), 0);
+    assert_true(b.len > 40000);
+    /* The same check applies to request encoding. */
+    struct kmetadata_req_topic t = {.name = S(host)};
+    struct kmetadata_req q = {&t, 1, true, false, false};
+    buf_reset(&b);
+    h.api_version = 4;
+    assert_int_equal(kafka_request_encode(&b, &h, &q), PLG_ETOOBIG);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+    free(host);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listoffsets, setup, teardown),
         cmocka_unit_test(test_malformed_counts),
         cmocka_unit_test(test_malformed_flexible),
+        cmocka_unit_test(test_encode_unrepresentable_rolls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

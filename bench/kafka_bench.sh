@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Kafka-path benchmark of `pyralog server` with bench/kafka_load (librdkafka), client and server
+# on this machine: idle RSS, produce throughput and latency (100 B records, acks=1 and all,
+# 1 and 3 partitions), consumer throughput, and produce latency at half of the measured peak.
+# usage: bench/kafka_bench.sh [BUILD_DIR] [COUNT]      (defaults: build 2000000)
+# Prints a markdown table on stdout; the server runs on a free port with a temp data dir and is
+# stopped by PID.
+set -euo pipefail
+BUILD=${1:-build}
+COUNT=${2:-2000000}
+PYRALOG=$BUILD/pyralog
+LOAD=$BUILD/kafka_load
+DATA=$(mktemp -d /tmp/pyralog-bench-XXXXXX)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+B=127.0.0.1:$PORT
+LOG=$DATA/server.log
+"$PYRALOG" server --data-dir "$DATA/data" --kafka-listen "$B" --http-listen 127.0.0.1:$HPORT \
+  2>"$LOG" &
+SPID=$!
+cleanup() { kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; rm -rf "$DATA"; }
+trap cleanup EXIT
+for _ in $(seq 100); do grep -q "pyralog server ready" "$LOG" && break; sleep 0.05; done
+sleep 0.5
+RSS=$(awk '/VmRSS/ {print $2}' /proc/$SPID/status)
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+row() { # label, kafka_load args...
+  local label=$1; shift
+  local out; out=$("$LOAD" --bootstrap "$B" "$@" | grep '^RESULT')
+  local rps mbs p50 p99 p999
+  rps=$(echo "$out" | field records_per_s); mbs=$(echo "$out" | field mb_per_s)
+  p50=$(echo "$out" | field p50_ms); p99=$(echo "$out" | field p99_ms); p999=$(echo "$out" | field p999_ms)
+  echo "| $label | $rps | $mbs | ${p50:--} | ${p99:--} | ${p999:--} |"
+  LAST_RPS=${rps%.*}
+}
+
+echo "| run | records/s | MB/s | p50 ms | p99 ms | p999 ms |"
+echo "| --- | --- | --- | --- | --- | --- |"
+row "produce acks=1, 1 partition" --topic a1p1 --partitions 1 --count "$COUNT" --acks 1
+PEAK=$LAST_RPS
+row "produce acks=1, 3 partitions" --topic a1p3 --partitions 3 --count "$COUNT" --acks 1
+row "produce acks=all, 1 partition" --topic aAp1 --partitions 1 --count "$COUNT" --acks all
+row "produce acks=all, 3 partitions" --topic aAp3 --partitions 3 --count "$COUNT" --acks all
+row "consume 1 partition" --mode consume --topic a1p1 --count "$COUNT"
+row "consume 3 partitions" --mode consume --topic a1p3 --count "$COUNT"
+HALF=$((PEAK / 2))
+row "produce acks=1 at half peak ($HALF/s), linger 1 ms" --topic half1 --partitions 1 \
+  --count $((HALF * 4)) --acks 1 --rate "$HALF" --linger-ms 1
+row "produce acks=all at half peak ($HALF/s), linger 1 ms" --topic halfA --partitions 1 \
+  --count $((HALF * 4)) --acks all --rate "$HALF" --linger-ms 1
+echo
+echo "idle RSS before the runs: ${RSS} KiB; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
