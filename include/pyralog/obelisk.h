@@ -142,6 +142,9 @@ int plg_scarab_next_n(plg_scarab_t *g, uint64_t *ids, size_t n);
 int plg_scarab_next_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *count);
 
 unsigned plg_scarab_node(const plg_scarab_t *g);
+/* The durable time floor (ms since the Scarab epoch) and the fsyncs made to raise it. */
+uint64_t plg_scarab_floor(const plg_scarab_t *g);
+uint64_t plg_scarab_fsyncs(const plg_scarab_t *g);
 void plg_scarab_close(plg_scarab_t *g);
 
 struct plg_scarab_parts {

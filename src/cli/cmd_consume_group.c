@@ -25,23 +25,13 @@ static void on_stop(int sig)
 int consume_group(const char *bootstrap, const char *topic, const char *group, bool from_beginning,
                   int64_t count)
 {
-    const char *extra[] = {"group.id",
-                           group,
-                           "auto.offset.reset",
-                           from_beginning ? "earliest" : "latest",
-                           "enable.auto.commit",
-                           "true",
-                           "auto.commit.interval.ms",
-                           "1000",
-                           "enable.auto.offset.store",
-                           "false",
-                           "enable.partition.eof",
-                           "false",
+    const char *extra[] = {"group.id", group, "auto.offset.reset",
+                           from_beginning ? "earliest" : "latest", "enable.auto.commit", "true",
+                           "auto.commit.interval.ms", "1000", "enable.auto.offset.store", "false",
+                           "enable.partition.eof", "false",
                            /* A member that vanished without leaving holds a rebalance
                             * this long (librdkafka's default is 45 s). */
-                           "session.timeout.ms",
-                           "10000",
-                           NULL};
+                           "session.timeout.ms", "10000", NULL};
     rd_kafka_t *rk = kclient_new("consume", RD_KAFKA_CONSUMER, bootstrap, extra);
     if (!rk)
         return 1;

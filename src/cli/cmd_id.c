@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "pyralog/obelisk.h"
@@ -19,8 +20,9 @@ static const char id_usage[] =
     "                     binary protocol at port P+1 (write H:P/B for another binary port).\n"
     "                     Requests go round-robin and fail over when a node does not answer.\n"
     "  without --obelisk  a local generator: node id --node-id (default 0), time floor in\n"
-    "                     DIR/obelisk/scarab.floor (--data-dir, default ./pyralog-data). It is\n"
-    "                     refused while another process (e.g. a server) uses that directory.\n"
+    "                     DIR/obelisk/scarab.floor (--data-dir, default ./pyralog-data, created\n"
+    "                     when missing). It is refused while another process (e.g. a server or\n"
+    "                     node) uses that directory.\n"
     "id decode prints the ID's time (UTC, ISO-8601 with ms), node id and sequence.\n";
 
 int cli_obl_u64(const char *s, unsigned long long min, unsigned long long max,
@@ -71,13 +73,13 @@ static int id_next_local(const char *data_dir, unsigned node, uint64_t *ids, siz
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/obelisk", data_dir);
+    if ((mkdir(data_dir, 0755) && errno != EEXIST) || (mkdir(dir, 0755) && errno != EEXIST)) {
+        cli_err("id next", "%s: %s", dir, strerror(errno));
+        return 1;
+    }
     struct plg_scarab_opts o = {.node_id = node};
     plg_scarab_t *g;
     int rc = plg_scarab_open(dir, &o, &g);
-    if (rc == -ENOENT) {
-        cli_err("id next", "no %s (create the data directory, or use --obelisk)", dir);
-        return 1;
-    }
     if (rc) {
         cli_err("id next", "%s/scarab.floor: %s", dir,
                 rc == -EBUSY ? "in use by another process (a running server or obelisk node? "

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "cli/cli.h"
 #include "obelisk/service.h"
 #include "pyralog/obelisk.h"
@@ -166,5 +167,6 @@ int cmd_obelisk(int argc, char **argv)
     rpc_dispatcher_free(n.disp);
     uv_loop_close(n.loop);
     obl_service_close(svc);
+    mx_default_free();
     return 0;
 }

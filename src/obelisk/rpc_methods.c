@@ -30,9 +30,11 @@ static void m_id_next(struct rpc_call *c, json_t *params, void *ctx)
     int rc = plg_scarab_next_n(obl_service_scarab(s), ids, (size_t)count);
     if (rc) {
         free(ids);
+        obl_service_count_error(s);
         rpc_error_plg(c, rc, "id.next: could not issue IDs");
         return;
     }
+    obl_service_count_ids(s, (uint64_t)count);
     json_t *arr = json_array();
     for (int64_t i = 0; arr && i < count; i++) {
         char d[24];
@@ -66,6 +68,7 @@ static void m_seq_next(struct rpc_call *c, json_t *params, void *ctx)
     uint64_t first;
     int rc = obl_service_seq(s, name, (uint64_t)count, &first);
     if (rc) {
+        obl_service_count_error(s);
         char what[128];
         snprintf(what, sizeof what, "seq.next %s", name);
         rpc_error_plg(c, rc, what);

@@ -184,6 +184,16 @@ unsigned plg_scarab_node(const plg_scarab_t *g)
     return g->node;
 }
 
+uint64_t plg_scarab_floor(const plg_scarab_t *g)
+{
+    return g->floor;
+}
+
+uint64_t plg_scarab_fsyncs(const plg_scarab_t *g)
+{
+    return plg_obelisk_fsyncs(g->floor_ctr);
+}
+
 void plg_scarab_close(plg_scarab_t *g)
 {
     if (!g)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "pyralog/pyralog.h"
 
 struct seq_slot {
@@ -23,7 +24,39 @@ struct obl_service {
     struct seq_slot *seqs;
     size_t nseqs, cap;
     char *binary_addr;
+    uint64_t seq_fsyncs_closed; /* fsyncs of sequence handles already closed */
+    struct mx_counter *m_ids, *m_seq_values, *m_errors;
+    int collector;
 };
+
+/* Metrics collector (runs in mx_render on the loop thread that owns the service). */
+static void obl_collect(void *ctx, struct mx_sink *sink)
+{
+    struct obl_service *s = ctx;
+    uint64_t fs = s->seq_fsyncs_closed + plg_scarab_fsyncs(s->gen);
+    for (size_t i = 0; i < s->nseqs; i++)
+        fs += plg_obelisk_fsyncs(s->seqs[i].ctr);
+    mx_sink_family(sink, "pyralog_obelisk_fsyncs_total",
+                   "fsyncs made to raise Obelisk counters (sequences and the Scarab time floor)",
+                   MX_COUNTER);
+    mx_sink_sample(sink, NULL, (double)fs);
+    mx_sink_family(sink, "pyralog_obelisk_sequences_open", "named sequences open on this node",
+                   MX_GAUGE);
+    mx_sink_sample(sink, NULL, (double)s->nseqs);
+    mx_sink_family(sink, "pyralog_obelisk_time_floor_ms",
+                   "durable Scarab time floor, ms since 2025-01-01T00:00:00Z", MX_GAUGE);
+    mx_sink_sample(sink, NULL, (double)plg_scarab_floor(s->gen));
+}
+
+void obl_service_count_ids(struct obl_service *s, uint64_t n)
+{
+    mx_counter_add(s->m_ids, n);
+}
+
+void obl_service_count_error(struct obl_service *s)
+{
+    mx_counter_inc(s->m_errors);
+}
 
 static int mkdir_p1(const char *path)
 {
@@ -56,6 +89,13 @@ int obl_service_open(const struct obl_service_opts *o, struct obl_service **out)
         obl_service_close(s);
         return rc;
     }
+    struct mx_registry *r = mx_default();
+    s->m_ids = mx_counter_get(r, "pyralog_obelisk_ids_total", "Scarab IDs handed out", NULL);
+    s->m_seq_values = mx_counter_get(r, "pyralog_obelisk_sequence_values_total",
+                                     "named-sequence values handed out", NULL);
+    s->m_errors = mx_counter_get(r, "pyralog_obelisk_errors_total",
+                                 "Obelisk requests answered with an error", NULL);
+    s->collector = mx_collector_add(r, obl_collect, s) == 0;
     *out = s;
     return 0;
 }
@@ -64,6 +104,8 @@ void obl_service_close(struct obl_service *s)
 {
     if (!s)
         return;
+    if (s->collector)
+        mx_collector_remove(mx_default(), obl_collect, s);
     for (size_t i = 0; i < s->nseqs; i++)
         plg_obelisk_close(s->seqs[i].ctr);
     free(s->seqs);
@@ -140,10 +182,13 @@ int obl_service_seq(struct obl_service *s, const char *name, uint64_t n, uint64_
     int rc = seq_lookup(s, name, &c, &i);
     if (!rc)
         rc = plg_obelisk_next(c, n, first);
+    if (!rc)
+        mx_counter_add(s->m_seq_values, n);
     if (c && rc < 0 && rc > -4096) {
         /* An I/O error (EROFS, ENOSPC, EIO) leaves the handle failed: drop it so a later request
          * reopens the file at its durable size once the file system is back. Tamper errors stay
          * (reopening would trust a shrunk file). */
+        s->seq_fsyncs_closed += plg_obelisk_fsyncs(c);
         plg_obelisk_close(c);
         s->seqs[i] = s->seqs[--s->nseqs];
     }
@@ -172,6 +217,7 @@ static void handle_ids(struct obl_service *s, const struct obl_req *rq, struct b
             snprintf(msg, sizeof msg, "could not issue IDs: %s",
                      rc ? plg_strerror(rc) : "too many runs");
             obl_resp_error_encode(out, OBL_OP_IDS, rq->req_id, obl_status_from_rc(rc), msg);
+            obl_service_count_error(s);
             return;
         }
         buf_be64(out, first);
@@ -182,6 +228,7 @@ static void handle_ids(struct obl_service *s, const struct obl_req *rq, struct b
     if (!out->oom)
         be16_put(out->data + nruns_at, nruns);
     obl_resp_end(out, f);
+    obl_service_count_ids(s, rq->count);
 }
 
 void obl_service_handle(struct obl_service *s, const uint8_t *body, size_t len, struct buf *out)
@@ -191,6 +238,7 @@ void obl_service_handle(struct obl_service *s, const uint8_t *body, size_t len, 
     const char *msg;
     if (obl_req_decode(body, len, &rq, &st, &msg)) {
         obl_resp_error_encode(out, rq.op, rq.req_id, st, msg);
+        obl_service_count_error(s);
         return;
     }
     switch (rq.op) {
@@ -204,6 +252,7 @@ void obl_service_handle(struct obl_service *s, const uint8_t *body, size_t len, 
             char m[200];
             snprintf(m, sizeof m, "sequence %s: %s", rq.name, plg_strerror(rc));
             obl_resp_error_encode(out, OBL_OP_SEQ, rq.req_id, obl_status_from_rc(rc), m);
+            obl_service_count_error(s);
             break;
         }
         size_t f = obl_resp_begin(out, OBL_OP_SEQ, rq.req_id, OBL_ST_OK);

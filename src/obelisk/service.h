@@ -49,6 +49,12 @@ const char *obl_service_binary_addr(const struct obl_service *s);
  * are open already; otherwise as plg_obelisk_next. */
 int obl_service_seq(struct obl_service *s, const char *name, uint64_t n, uint64_t *first);
 
+/* Metrics: Scarab IDs handed out by a front end, and requests answered with an error. The
+ * service also exports pyralog_obelisk_sequence_values_total, _fsyncs_total, _sequences_open and
+ * _time_floor_ms in the default registry (mx_default()). */
+void obl_service_count_ids(struct obl_service *s, uint64_t n);
+void obl_service_count_error(struct obl_service *s);
+
 /* Answers one binary-protocol request body: appends exactly one response frame to out. */
 void obl_service_handle(struct obl_service *s, const uint8_t *body, size_t len, struct buf *out);
 

@@ -188,6 +188,18 @@ def main():
                 raise AssertionError("second node on one data dir started")
             except RuntimeError as e:
                 assert "in use by another process" in str(e), e
+            with urllib.request.urlopen("http://%s/metrics" % n.listen, timeout=10) as r:
+                text = r.read().decode()
+            vals = {}
+            for line in text.splitlines():
+                if line.startswith("pyralog_obelisk_"):
+                    k, v = line.split()
+                    vals[k] = float(v)
+            assert vals["pyralog_obelisk_ids_total"] >= 12, vals
+            assert vals["pyralog_obelisk_sequence_values_total"] >= 16, vals
+            assert vals["pyralog_obelisk_errors_total"] >= 12, vals
+            assert vals["pyralog_obelisk_fsyncs_total"] >= 1, vals
+            assert vals["pyralog_obelisk_sequences_open"] >= 2, vals
             assert n.stop() == 0
     print("ok")
 
