@@ -19,6 +19,12 @@ def rss_kb(pid):
     raise RuntimeError("no VmRSS")
 
 
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
 def run(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=60, **kw)
 
@@ -53,6 +59,13 @@ def main():
             assert r.returncode == 0 and r.stdout.startswith("v"), r
             rss = rss_kb(srv.p.pid)
             print("RSS with 1000 partitions: %d KiB" % rss)
+            # Idle with 1000 partitions means idle: no per-partition polling.
+            time.sleep(0.5)
+            ticks = cpu_ticks(srv.p.pid)
+            time.sleep(2)
+            used = (cpu_ticks(srv.p.pid) - ticks) / os.sysconf("SC_CLK_TCK")
+            print("idle CPU with 1000 partitions: %.2f s over 2 s" % used)
+            assert used < 0.4, "idle server burns %.2f s CPU per 2 s" % used
             assert srv.stop() == 0, srv.output()
         srv = plg.server(d)
         with srv:
