@@ -25,8 +25,8 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, **kw)
+def run(*args, timeout=60, **kw):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def metadata_partitions(kafka, topic):
@@ -46,8 +46,10 @@ def main():
             if not under_asan:
                 assert idle < IDLE_RSS_LIMIT_KB, "idle RSS %d KiB" % idle
             t0 = time.time()
+            # 1000 partitions = 1000 directories and a few fsyncs each: seconds on an idle disk,
+            # much longer on a shared one, hence the long timeout.
             r = run(plg.BIN, "topic", "create", "wide", "--partitions", "1000", "--bootstrap",
-                    srv.kafka)
+                    srv.kafka, timeout=120)
             assert r.returncode == 0, r.stderr
             print("created 1000 partitions in %.2fs" % (time.time() - t0))
             assert metadata_partitions(srv.kafka, "wide") == 1000
