@@ -120,7 +120,7 @@ static void test_vectors_every_impl(void **state)
 {
     (void)state;
     int tested = 0;
-    for (int impl = B3_IMPL_PORTABLE; impl <= B3_IMPL_AVX2; impl++) {
+    for (int impl = B3_IMPL_PORTABLE; impl <= B3_IMPL_AVX512; impl++) {
         if (!b3_impl_supported((enum b3_impl)impl))
             continue;
         assert_int_equal(b3_set_impl((enum b3_impl)impl), 0);
@@ -177,7 +177,7 @@ static void test_simd_equals_portable(void **state)
             in[i] = data + i * blocks * 64;
         b3_set_impl(B3_IMPL_PORTABLE);
         b3_hash_many(in, n, blocks, key, counter, inc, 0, B3_CHUNK_START, B3_CHUNK_END, want);
-        for (int impl = B3_IMPL_SSE41; impl <= B3_IMPL_AVX2; impl++) {
+        for (int impl = B3_IMPL_SSE41; impl <= B3_IMPL_AVX512; impl++) {
             if (b3_set_impl((enum b3_impl)impl))
                 continue;
             memset(got, 0, sizeof got);
@@ -194,7 +194,7 @@ static void test_simd_equals_portable(void **state)
         uint8_t a[64], b[64];
         b3_set_impl(B3_IMPL_PORTABLE);
         b3_hash(msg, len, a);
-        for (int impl = B3_IMPL_SSE41; impl <= B3_IMPL_AVX2; impl++) {
+        for (int impl = B3_IMPL_SSE41; impl <= B3_IMPL_AVX512; impl++) {
             if (b3_set_impl((enum b3_impl)impl))
                 continue;
             struct b3_hasher h;
@@ -239,7 +239,7 @@ static void test_hash_each(void **state)
             b3_hash(in[i], lens[i], want + 32 * i);
         }
         size_t n = 1 + rnd() % N;
-        for (int impl = B3_IMPL_PORTABLE; impl <= B3_IMPL_AVX2; impl++) {
+        for (int impl = B3_IMPL_PORTABLE; impl <= B3_IMPL_AVX512; impl++) {
             if (b3_set_impl((enum b3_impl)impl))
                 continue;
             memset(got, 0, sizeof got);
