@@ -119,6 +119,12 @@ struct plg_log_options {
      * time the durable end offset advances. May be NULL. */
     void (*on_durable)(void *ctx, int64_t durable_end_offset);
     void *durable_ctx;
+    /* fsync=always with group commit: append does not fdatasync itself; the flusher thread
+     * syncs as soon as writes are published (no gathering interval), so appends that arrive
+     * while one fsync runs share the next. The caller must wait for the durable offset
+     * (on_durable) before acknowledging, as a broker does for acks. Keeps fsync off the
+     * caller's thread (an event loop). Ignored for other policies and in memory. */
+    bool always_in_flusher;
     /* Clock in ms since the epoch for segment.ms, retention.ms, LogAppendTime. NULL: real. */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;

@@ -313,7 +313,17 @@ static void on_durable(void *ctx, int64_t end)
 
 static bool part_waits_for_durability(const struct bpart *p)
 {
-    return !p->b->o.memory_only && plg_log_config(p->log)->fsync_policy == PLG_FSYNC_INTERVAL;
+    return !p->b->o.memory_only && plg_log_config(p->log)->fsync_policy != PLG_FSYNC_NEVER;
+}
+
+/* Whether an append acknowledged with `acks` waits for the durable offset: acks=all always
+ * (when the log syncs at all), and acks=1 too under fsync=always, whose promise is that every
+ * acknowledged append is durable (the flusher thread does the fsync: group commit). */
+static bool ack_waits(const struct bpart *p, int acks)
+{
+    if (!part_waits_for_durability(p))
+        return false;
+    return acks == -1 || plg_log_config(p->log)->fsync_policy == PLG_FSYNC_ALWAYS;
 }
 
 /* Completes the ack waiters of p whose data is durable; all of them when `all`. */
@@ -495,7 +505,8 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
                                  .memory_only = b->o.memory_only,
                                  .create = true,
                                  .on_durable = on_durable,
-                                 .durable_ctx = p};
+                                 .durable_ctx = p,
+                                 .always_in_flusher = true};
     struct plg_log_recovery rec = {0};
     int rc = plg_log_open(dir, &lo, &p->log, &rec);
     if (rc) {
@@ -963,8 +974,7 @@ int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_a
                                 (int32_t)span, &dup);
         if (v == PID_DUPLICATE) {
             struct broker_append_result r = {KERR_NONE, dup, -1, lso};
-            if (acks == -1 && part_waits_for_durability(p) &&
-                plg_log_durable_offset(p->log) < dup + span)
+            if (ack_waits(p, acks) && plg_log_durable_offset(p->log) < dup + span)
                 return part_wait_ack(p, dup + span, &r, cb, ctx);
             cb(ctx, &r);
             return 0;
@@ -992,7 +1002,7 @@ int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_a
     broker_watch_fire_all(&p->watchers);
     struct broker_append_result r = {KERR_NONE, info.base_offset, info.log_append_time,
                                      info.log_start_offset};
-    if (acks == -1 && part_waits_for_durability(p)) {
+    if (ack_waits(p, acks)) {
         int64_t need = info.last_offset + 1;
         if (plg_log_durable_offset(p->log) < need)
             return part_wait_ack(p, need, &r, cb, ctx);

@@ -97,7 +97,22 @@ static void *flusher_main(void *arg)
         log->f_idle = false;
         if (log->stop)
             break;
-        /* Group commit: let writes gather for one interval, then fsync them together. */
+        /* Group commit: let writes gather for one interval, then fsync them together. With no
+         * interval (fsync=always in the flusher) writes gather while the previous fsync runs. */
+        if (log->f_interval_ms == 0) {
+            bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0;
+            pthread_mutex_unlock(&log->mu);
+            int rc = work ? flush_once(log) : 0;
+            pthread_mutex_lock(&log->mu);
+            if (rc && !log->f_err)
+                log->f_err = rc;
+            if (rc) { /* the error stays reported (f_err); retry without spinning */
+                pthread_mutex_unlock(&log->mu);
+                usleep(10000);
+                pthread_mutex_lock(&log->mu);
+            }
+            continue;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = ts.tv_nsec + (log->f_interval_ms % 1000) * 1000000;
@@ -117,12 +132,21 @@ static void *flusher_main(void *arg)
     return NULL;
 }
 
+/* True when the owner thread syncs inside append/roll (fsync=always without group commit). */
+static bool syncs_inline(const struct plg_log *log)
+{
+    return log->store.memory ||
+           (log->cfg.fsync_policy == PLG_FSYNC_ALWAYS && !log->always_in_flusher);
+}
+
 static int flusher_start(struct plg_log *log)
 {
-    if (log->cfg.fsync_policy != PLG_FSYNC_INTERVAL || log->store.memory || log->thr_running)
+    bool interval = log->cfg.fsync_policy == PLG_FSYNC_INTERVAL;
+    bool always = log->cfg.fsync_policy == PLG_FSYNC_ALWAYS && log->always_in_flusher;
+    if ((!interval && !always) || log->store.memory || log->thr_running)
         return 0;
     log->stop = false;
-    log->f_interval_ms = log->cfg.fsync_interval_ms;
+    log->f_interval_ms = always ? 0 : log->cfg.fsync_interval_ms;
     int rc = pthread_create(&log->thr, NULL, flusher_main, log);
     if (rc)
         return -rc;
@@ -271,7 +295,7 @@ static int roll_to(struct plg_log *log, int64_t base)
     }
     log_event(log, PLG_SEG_CREATED, s->base, s->base);
     publish(log, drop ? NULL : old);
-    if (log->cfg.fsync_policy == PLG_FSYNC_ALWAYS)
+    if (syncs_inline(log) && !log->store.memory)
         return flush_once(log);
     return 0;
 }
@@ -468,6 +492,7 @@ int plg_log_open(const char *dir, const struct plg_log_options *opts, plg_log_t 
         plg_log_config_init(&log->cfg);
     log->on_durable = opts->on_durable;
     log->durable_ctx = opts->durable_ctx;
+    log->always_in_flusher = opts->always_in_flusher;
     log->clock_ms = opts->clock_ms ? opts->clock_ms : real_clock;
     log->clock_ctx = opts->clock_ctx;
     pthread_mutex_init(&log->mu, NULL);
@@ -615,7 +640,7 @@ static int finish_append(struct plg_log *log, const uint8_t *p, const struct bat
     publish(log, NULL);
     if (log->has_hooks && log->hooks.on_append)
         log->hooks.on_append(log->hooks.ctx, b->base_offset, p, b->size);
-    if (log->cfg.fsync_policy == PLG_FSYNC_ALWAYS || log->store.memory)
+    if (syncs_inline(log))
         return flush_once(log);
     return 0;
 }

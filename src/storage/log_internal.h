@@ -30,6 +30,7 @@ struct plg_log {
     bool has_hooks;
     void (*on_durable)(void *ctx, int64_t durable_end_offset);
     void *durable_ctx;
+    bool always_in_flusher; /* see plg_log_options */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
 
