@@ -392,34 +392,47 @@ static void part_drain_acks(struct bpart *p)
 
 /* ---- partitions ---- */
 
-/* Rebuilds producer state from the batches stored in the log. */
+/* Records the producer fields of every whole batch in p[0..len). */
+static void scan_batches(struct bpart *p, const uint8_t *data, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        struct batch bh;
+        if (batch_parse(data + pos, len - pos, &bh))
+            break;
+        if (bh.producer_id >= 0 && !batch_is_control(&bh))
+            pid_table_record(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,
+                             bh.last_offset_delta + 1, bh.base_offset);
+        pos += bh.size;
+    }
+}
+
+/* Rebuilds producer state from the batches stored in the log: reads the headers through the
+ * log's mapping of each segment when it has one (no copy), else copies. */
 static int part_scan_producers(struct bpart *p)
 {
     int64_t off = plg_log_start_offset(p->log), end = plg_log_end_offset(p->log);
     while (off < end) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        int64_t next = off;
-        int rc = plg_log_read_copy(p->log, off, 4u << 20, &data, &len, &next);
-        if (rc) {
-            free(data);
+        struct plg_log_slice sl;
+        int rc = plg_log_read(p->log, off, 64u << 20, &sl);
+        if (rc)
             return rc;
-        }
-        if (len == 0 || next <= off) {
+        int64_t next = sl.next_offset;
+        if (sl.len > 0 && sl.data) {
+            scan_batches(p, sl.data, sl.len);
+        } else if (sl.len > 0) {
+            uint8_t *data = NULL;
+            size_t len = 0;
+            rc = plg_log_read_copy(p->log, off, 4u << 20, &data, &len, &next);
+            if (!rc)
+                scan_batches(p, data, len);
             free(data);
+        }
+        plg_log_slice_release(&sl);
+        if (rc)
+            return rc;
+        if (next <= off)
             break;
-        }
-        size_t pos = 0;
-        while (pos < len) {
-            struct batch bh;
-            if (batch_parse(data + pos, len - pos, &bh))
-                break;
-            if (bh.producer_id >= 0 && !batch_is_control(&bh))
-                pid_table_record(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,
-                                 bh.last_offset_delta + 1, bh.base_offset);
-            pos += bh.size;
-        }
-        free(data);
         off = next;
     }
     return 0;

@@ -725,6 +725,8 @@ void plg_log_slice_release(struct plg_log_slice *s)
 int plg_log_read_copy(plg_log_t *log, int64_t offset, size_t max_bytes, uint8_t **out, size_t *len,
                       int64_t *next_offset)
 {
+    if (offset < log->start_offset || offset > log->end_offset)
+        return PLG_ERANGE;
     struct buf b;
     buf_init(&b);
     int64_t at = offset;
