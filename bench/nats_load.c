@@ -201,8 +201,10 @@ static int nc_process(struct nc *c, msg_cb cb, void *ctx)
         }
         /* INFO, PONG, +OK: nothing to do. */
     }
-    memmove(c->in, c->in + pos, c->in_len - pos);
-    c->in_len -= pos;
+    if (pos) { /* c->in may still be NULL when nothing was read */
+        memmove(c->in, c->in + pos, c->in_len - pos);
+        c->in_len -= pos;
+    }
     return rc;
 }
 

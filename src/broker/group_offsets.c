@@ -41,7 +41,7 @@ static uint32_t hash_tp(const char *topic, size_t len, int32_t partition)
 
 static bool entry_is(const struct goff_entry *e, const char *topic, size_t len, int32_t partition)
 {
-    return e->partition == partition && strlen(e->topic) == len && !memcmp(e->topic, topic, len);
+    return e->partition == partition && e->topic_len == len && !memcmp(e->topic, topic, len);
 }
 
 /* The slot holding (topic, partition), or the empty slot where it would go. */
@@ -65,7 +65,7 @@ static int rehash(struct goff_table *t, size_t nslots)
     t->nslots = nslots;
     for (size_t k = 0; k < t->n; k++) {
         const struct goff_entry *e = &t->e[k];
-        size_t i = find_slot(t, e->topic, strlen(e->topic), e->partition);
+        size_t i = find_slot(t, e->topic, e->topic_len, e->partition);
         t->slots[i] = (uint32_t)(k + 1);
     }
     return 0;
@@ -121,6 +121,7 @@ int goff_set(struct goff_table *t, const char *topic, size_t len, int32_t partit
         e = &t->e[t->n];
         memset(e, 0, sizeof *e);
         e->topic = tc;
+        e->topic_len = len;
         e->partition = partition;
         t->slots[find_slot(t, topic, len, partition)] = (uint32_t)(t->n + 1);
         t->n++;

@@ -22,7 +22,8 @@
 #include "base/buf.h"
 
 struct goff_entry {
-    char *topic; /* NUL-terminated copy */
+    char *topic;      /* NUL-terminated copy (names may hold NUL bytes: use topic_len) */
+    size_t topic_len; /* bytes in topic */
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
