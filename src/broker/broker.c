@@ -10,6 +10,7 @@
  * out below it and a new block is reserved (and fsynced) before the first id above it.
  */
 #include "broker/broker_int.h"
+#include "crypto/ptree.h"
 #include "broker/group_coord.h"
 
 #include <assert.h>
@@ -443,6 +444,39 @@ static void part_dir(struct broker *b, const char *topic, int32_t id, char *out,
     snprintf(out, cap, "%s/topics/%s-%d", b->data_dir, topic, id);
 }
 
+/* The partition's Merkle tree (merkle.enable, default true): opened with the log, recovered or
+ * rebuilt from it, kept current by the log's hooks. A tree that cannot be built is logged and
+ * left out (merkle.* methods then report it), the log still serves. */
+static void part_open_tree(struct bpart *p, const char *dir)
+{
+    if (!plg_log_config(p->log)->merkle_enable)
+        return;
+    struct ptree_recovery rec;
+    int rc = ptree_open(dir, p->log, &p->tree, &rec);
+    if (rc) {
+        PLG_ERROR("broker",
+                  "msg=\"cannot build the Merkle tree\" topic=%s partition=%d error=\"%s\"",
+                  p->t->name, p->id, plg_strerror(rc));
+        p->tree = NULL;
+        return;
+    }
+    if (rec.rebuilt_from != UINT64_MAX && rec.rebuilt_from < rec.loaded)
+        PLG_INFO("broker",
+                 "msg=\"Merkle tree re-derived from the log\" topic=%s partition=%d from=%llu "
+                 "leaves=%llu",
+                 p->t->name, p->id, (unsigned long long)rec.rebuilt_from,
+                 (unsigned long long)rec.rebuilt);
+    struct plg_log_hooks h;
+    ptree_hooks(p->tree, &h);
+    plg_log_set_hooks(p->log, &h);
+}
+
+struct ptree *broker_partition_tree(struct broker *b, const char *topic, int32_t partition)
+{
+    struct bpart *p = broker_part(b, topic, strlen(topic), partition);
+    return p ? p->tree : NULL;
+}
+
 static int part_open(struct broker *b, struct btopic *t, int32_t id,
                      const struct plg_log_config *cfg, struct bpart **out)
 {
@@ -488,6 +522,7 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
         free(p);
         return rc;
     }
+    part_open_tree(p, b->o.memory_only ? NULL : dir);
     *out = p;
     return 0;
 }
@@ -504,7 +539,9 @@ static void part_close(struct broker *b, struct bpart *p, bool remove_files)
             }
         }
     }
+    plg_log_set_hooks(p->log, NULL);
     int rc = plg_log_close(p->log);
+    ptree_close(p->tree);
     if (rc)
         PLG_ERROR("broker",
                   "msg=\"closing partition log failed\" topic=%s partition=%d error=\"%s\"",

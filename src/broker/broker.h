@@ -177,6 +177,9 @@ int broker_append(struct broker *b, const char *topic, int32_t partition, uint8_
  * free()s; NULL/0 at the end). *next_offset: where to continue. PLG_ENOTFOUND, PLG_ERANGE. */
 int broker_read(struct broker *b, const char *topic, int32_t partition, int64_t offset,
                 size_t max_bytes, uint8_t **out, size_t *len, int64_t *next_offset);
+/* The Merkle tree of a partition (crypto/ptree.h), NULL when the partition does not exist or
+ * its topic has merkle.enable=false. Loop thread; valid until the topic is deleted. */
+struct ptree *broker_partition_tree(struct broker *b, const char *topic, int32_t partition);
 int broker_partition_offsets(struct broker *b, const char *topic, int32_t partition, int64_t *start,
                              int64_t *end);
 

@@ -31,6 +31,7 @@ struct bpart {
     struct ackwait *acks, *acks_tail;
     bool in_ack_list;
     struct bpart *ack_next; /* broker's list of partitions with ack waiters */
+    struct ptree *tree;     /* Merkle tree (crypto/ptree.h); NULL when merkle.enable=false */
 };
 
 struct btopic {

@@ -43,4 +43,6 @@ int cmd_group(int argc, char **argv);
 int consume_group(const char *bootstrap, const char *topic, const char *group, bool from_beginning,
                   int64_t count);
 
+int cmd_verify(int argc, char **argv);
+
 #endif

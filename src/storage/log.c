@@ -90,8 +90,8 @@ static void *flusher_main(void *arg)
     while (!log->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (log->cfg.fsync_interval_ms % 1000) * 1000000;
-        ts.tv_sec += (time_t)(log->cfg.fsync_interval_ms / 1000) + (time_t)(ns / 1000000000);
+        int64_t ns = ts.tv_nsec + (log->f_interval_ms % 1000) * 1000000;
+        ts.tv_sec += (time_t)(log->f_interval_ms / 1000) + (time_t)(ns / 1000000000);
         ts.tv_nsec = (long)(ns % 1000000000);
         pthread_cond_timedwait(&log->cv, &log->mu, &ts);
         if (log->stop)
@@ -112,6 +112,7 @@ static int flusher_start(struct plg_log *log)
     if (log->cfg.fsync_policy != PLG_FSYNC_INTERVAL || log->store.memory || log->thr_running)
         return 0;
     log->stop = false;
+    log->f_interval_ms = log->cfg.fsync_interval_ms;
     int rc = pthread_create(&log->thr, NULL, flusher_main, log);
     if (rc)
         return -rc;

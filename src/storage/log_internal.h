@@ -38,6 +38,7 @@ struct plg_log {
     pthread_cond_t cv;
     pthread_t thr;
     bool thr_running;
+    int64_t f_interval_ms;    /* the flusher's period, fixed while it runs */
     bool stop;                /* under mu */
     struct segment *f_active; /* under mu; holds a reference */
     int64_t f_written;        /* under mu: end offset of bytes written */
