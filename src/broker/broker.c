@@ -1127,7 +1127,7 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
     uv_timer_start(&b->housekeeping, on_housekeeping, every, every);
     broker_register_core_apis(b);
     if ((rc = pid_load(b)) || (rc = registry_load(b)) ||
-        (rc = group_coord_open(b, NULL, &b->groups))) {
+        (rc = group_coord_open(b, o->groups, &b->groups))) {
         broker_close(b);
         return rc;
     }

@@ -51,6 +51,7 @@
 #include "pyralog/log.h"
 
 struct broker;
+struct group_coord_opts;
 struct net_conn;
 struct net_resp;
 struct karena;
@@ -71,6 +72,8 @@ struct broker_opts {
      * every partition log before the topic's own configs; NULL-terminated key/value pairs. */
     const char *const *topic_defaults;
     int32_t fetch_max_wait_cap_ms; /* clamp for client max_wait_ms (0: 30000) */
+    /* Consumer-group coordinator settings (group_coord.h); NULL: defaults. Copied at open. */
+    const struct group_coord_opts *groups;
     /* log.retention.check.interval.ms: how often retention (delete) and compaction (compact)
      * run over every partition; 0 means the default, 300000. */
     int64_t retention_check_ms;

@@ -13,6 +13,7 @@
  */
 #include "broker/group_coord.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -46,7 +47,10 @@ struct group_coord {
     int32_t ngroups, capgroups;
     struct broker_req **parked; /* JoinGroup/SyncGroup requests waiting for the state machine */
     size_t nparked, capparked;
-    uv_timer_t *timer; /* own allocation: freed by its close callback */
+    uv_timer_t *timer;   /* own allocation: freed by its close callback */
+    uv_timer_t *compact; /* periodic compaction of __consumer_offsets */
+    int64_t compact_interval_ms;
+    int64_t compacted_removed; /* records dropped by compaction so far */
     bool shutting;
     struct buf scratch;
 };
@@ -616,6 +620,17 @@ static void h_offset_commit(struct broker_req *rq)
     else
         err = (int16_t)gsm_check_commit(&g->sm, q->generation_id, gb(q->member_id),
                                         ginst(q->group_instance_id));
+    if (err)
+        PLG_INFO("group",
+                 "msg=\"offset commit refused\" group=%.*s generation=%d member=%.*s "
+                 "kafka_error=%d state=%s",
+                 (int)(q->group_id.len > 0 ? q->group_id.len : 0), q->group_id.p, q->generation_id,
+                 (int)(q->member_id.len > 0 ? q->member_id.len : 0), q->member_id.p, err,
+                 g ? gsm_state_name(g->sm.state) : "-");
+    else
+        PLG_DEBUG("group", "msg=\"offset commit\" group=%.*s generation=%d topics=%d",
+                  (int)(q->group_id.len > 0 ? q->group_id.len : 0), q->group_id.p, q->generation_id,
+                  q->ntopics);
     struct commit_ctx *c = calloc(1, sizeof *c);
     if (!c || commit_resp_init(rq, q, err, &c->resp)) {
         free(c);
@@ -1049,7 +1064,40 @@ static int load_offsets(struct group_coord *gc)
     return rc;
 }
 
+/*
+ * Compacts the sealed segments of __consumer_offsets (last commit per group/topic/partition,
+ * old tombstones dropped). The storage call blocks the loop while it rewrites, which is why it
+ * only runs when there is something sealed to compact and at a coarse interval.
+ */
+static void on_compact_timer(uv_timer_t *t)
+{
+    struct group_coord *gc = t->data;
+    plg_log_t *log = broker_partition_log(gc->b, GROUP_OFFSETS_TOPIC, 0);
+    if (!log || plg_log_segment_count(log) < 2)
+        return;
+    int64_t before = plg_log_size_bytes(log), removed = 0;
+    int rc = plg_log_compact(log, &removed);
+    if (rc) {
+        PLG_WARN("group", "msg=\"offsets compaction failed\" topic=%s err=\"%s\"",
+                 GROUP_OFFSETS_TOPIC, plg_strerror(rc));
+        return;
+    }
+    if (removed) {
+        gc->compacted_removed += removed;
+        PLG_INFO("group",
+                 "msg=\"offsets compacted\" topic=%s removed=%lld bytes_before=%lld "
+                 "bytes_after=%lld",
+                 GROUP_OFFSETS_TOPIC, (long long)removed, (long long)before,
+                 (long long)plg_log_size_bytes(log));
+    }
+}
+
 /* ---- lifecycle ---- */
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
 
 int group_coord_open(struct broker *b, const struct group_coord_opts *o, struct group_coord **out)
 {
@@ -1066,8 +1114,12 @@ int group_coord_open(struct broker *b, const struct group_coord_opts *o, struct 
     if (o && o->initial_rebalance_delay_ms > 0)
         gc->cfg.initial_rebalance_delay_ms = o->initial_rebalance_delay_ms;
     buf_init(&gc->scratch);
-    static const char *const cfg[] = {"cleanup.policy", "compact", "segment.bytes", "104857600",
-                                      NULL};
+    char segbytes[24];
+    snprintf(
+        segbytes, sizeof segbytes, "%lld",
+        (long long)(o && o->offsets_segment_bytes > 0 ? o->offsets_segment_bytes : 100LL << 20));
+    const char *const cfg[] = {"cleanup.policy", "compact", "segment.bytes", segbytes, NULL};
+    gc->compact_interval_ms = o && o->compact_interval_ms > 0 ? o->compact_interval_ms : 60000;
     char why[128] = "";
     struct broker_topic_info ti;
     int rc = 0;
@@ -1088,6 +1140,15 @@ int group_coord_open(struct broker *b, const struct group_coord_opts *o, struct 
     }
     uv_timer_init(broker_loop(b), gc->timer);
     gc->timer->data = gc;
+    gc->compact = malloc(sizeof *gc->compact);
+    if (!gc->compact) {
+        group_coord_free(gc);
+        return PLG_ENOMEM;
+    }
+    uv_timer_init(broker_loop(b), gc->compact);
+    gc->compact->data = gc;
+    uv_timer_start(gc->compact, on_compact_timer, (uint64_t)gc->compact_interval_ms,
+                   (uint64_t)gc->compact_interval_ms);
     broker_register_api(b, KAPI_FIND_COORDINATOR, h_find_coordinator);
     broker_register_api(b, KAPI_JOIN_GROUP, h_join_group);
     broker_register_api(b, KAPI_SYNC_GROUP, h_sync_group);
@@ -1103,11 +1164,6 @@ int group_coord_open(struct broker *b, const struct group_coord_opts *o, struct 
     return 0;
 }
 
-static void on_timer_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
 void group_coord_shutdown(struct group_coord *gc)
 {
     if (!gc || gc->shutting)
@@ -1120,11 +1176,13 @@ void group_coord_shutdown(struct group_coord *gc)
         else
             reply_sync_error(rq, KERR_COORDINATOR_NOT_AVAILABLE);
     }
-    if (gc->timer) {
-        uv_timer_stop(gc->timer);
-        uv_close((uv_handle_t *)gc->timer, on_timer_closed);
-        gc->timer = NULL;
-    }
+    uv_timer_t **ts[] = {&gc->timer, &gc->compact};
+    for (size_t i = 0; i < 2; i++)
+        if (*ts[i]) {
+            uv_timer_stop(*ts[i]);
+            uv_close((uv_handle_t *)*ts[i], on_timer_closed);
+            *ts[i] = NULL;
+        }
 }
 
 void group_coord_free(struct group_coord *gc)

@@ -29,6 +29,8 @@ struct group_coord_opts {
     int32_t max_session_timeout_ms;     /* group.max.session.timeout.ms (0: 1800000) */
     int32_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (default 0) */
     int commit_acks; /* offsets.commit.required.acks: 1 (default) or -1 (wait for fsync) */
+    int64_t offsets_segment_bytes; /* offsets.topic.segment.bytes at creation (0: 100 MiB) */
+    int64_t compact_interval_ms;   /* offsets.topic.compact.interval.ms (0: 60000) */
 };
 
 /*

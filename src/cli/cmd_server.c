@@ -23,6 +23,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/group_coord.h"
 #include "cli/cli.h"
 #include "net/net.h"
 #include "pyralog/log.h"
@@ -84,6 +85,14 @@ TOPIC_DEFAULT_CHECK(chk_ts_type, "message.timestamp.type")
 TOPIC_DEFAULT_CHECK(chk_fsync, "fsync")
 TOPIC_DEFAULT_CHECK(chk_merkle, "merkle.enable")
 
+static int chk_commit_acks(const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "1") || !strcmp(v, "-1"))
+        return 0;
+    snprintf(why, n, "invalid value \"%s\" (1 or -1)", v);
+    return PLG_EINVAL;
+}
+
 static const struct config_key server_schema[] = {
     {"node.id", CFG_INT, "0", 0, INT32_MAX, "this node's id", NULL},
     {"data.dir", CFG_STRING, "./pyralog-data", 0, 0, "data directory", NULL},
@@ -118,6 +127,18 @@ static const struct config_key server_schema[] = {
     {"log.fsync", CFG_STRING, NULL, 0, 0, "default fsync policy: always, never, interval:<ms>",
      chk_fsync},
     {"merkle.enable", CFG_STRING, NULL, 0, 0, "default merkle.enable", chk_merkle},
+    {"group.min.session.timeout.ms", CFG_INT, "6000", 1, INT32_MAX,
+     "smallest session timeout a consumer may ask for", NULL},
+    {"group.max.session.timeout.ms", CFG_INT, "1800000", 1, INT32_MAX,
+     "largest session timeout a consumer may ask for", NULL},
+    {"group.initial.rebalance.delay.ms", CFG_INT, "0", 0, 300000,
+     "wait before the first generation of an empty group", NULL},
+    {"offsets.commit.required.acks", CFG_INT, "1", -1, 1,
+     "1: answer commits once appended; -1: once fsynced", chk_commit_acks},
+    {"offsets.topic.segment.bytes", CFG_INT, "104857600", 16384, INT32_MAX,
+     "segment.bytes of __consumer_offsets when it is created", NULL},
+    {"offsets.topic.compact.interval.ms", CFG_INT, "60000", 10, INT32_MAX,
+     "how often __consumer_offsets is compacted", NULL},
 };
 #define N_SERVER_KEYS (sizeof server_schema / sizeof server_schema[0])
 
@@ -337,6 +358,15 @@ int cmd_server(int argc, char **argv)
     tdefs[nt] = NULL;
 
     uv_loop_init(&s->loop);
+    struct group_coord_opts go = {
+        .min_session_timeout_ms = (int32_t)config_int(&s->cfg, "group.min.session.timeout.ms"),
+        .max_session_timeout_ms = (int32_t)config_int(&s->cfg, "group.max.session.timeout.ms"),
+        .initial_rebalance_delay_ms =
+            (int32_t)config_int(&s->cfg, "group.initial.rebalance.delay.ms"),
+        .commit_acks = (int)config_int(&s->cfg, "offsets.commit.required.acks"),
+        .offsets_segment_bytes = config_int(&s->cfg, "offsets.topic.segment.bytes"),
+        .compact_interval_ms = config_int(&s->cfg, "offsets.topic.compact.interval.ms"),
+    };
     struct broker_opts bo = {
         .data_dir = config_get(&s->cfg, "data.dir"),
         .memory_only = config_bool(&s->cfg, "memory.only"),
@@ -347,6 +377,7 @@ int cmd_server(int argc, char **argv)
         .num_partitions = (int32_t)config_int(&s->cfg, "num.partitions"),
         .topic_defaults = tdefs,
         .fetch_max_wait_cap_ms = (int32_t)config_int(&s->cfg, "fetch.max.wait.cap.ms"),
+        .groups = &go,
         .retention_check_ms = config_int(&s->cfg, "log.retention.check.interval.ms"),
     };
     rc = broker_open(&s->loop, &bo, &s->broker);

@@ -160,8 +160,26 @@ def main():
                 pass
             d.close()
         expect("Heartbeat after garbage frames", hb("g1", gen + 1, j2["member_id"]), NONE)
+
+        # Shutdown with requests parked in the coordinator: a new member's JoinGroup waits for
+        # the current one to re-join; SIGTERM answers it COORDINATOR_NOT_AVAILABLE and exits 0.
+        j3 = join(c, "g1")
+        expect("third member: MEMBER_ID_REQUIRED", j3["error"], MEMBER_ID_REQUIRED)
+        c3 = kw.Conn(srv.kafka)
+        c3.send_raw(kw.frame(JOIN, 5, 7, kw.join_group_v5("g1", member_id=j3["member_id"])))
+        for _ in range(100):
+            err = hb("g1", gen + 1, j2["member_id"])
+            if err != NONE:
+                break
+            time.sleep(0.02)
+        expect("Heartbeat once the third member waits", err, REBALANCE)
+        rc = srv.stop()
+        assert rc == 0, "server exit code %s" % rc
+        j = kw.parse_join_v5(c3.read_frame()[4:])
+        expect("parked JoinGroup at shutdown", j["error"], 15)
         c.close()
         c2.close()
+        c3.close()
     print("ok")
 
 

@@ -44,7 +44,10 @@ def steps(srv):
 
     r = run("produce", "cli-t", *bs, stdin="".join("b%d\n" % i for i in range(10)))
     assert r.returncode == 0, r.stderr
-    r = run("consume", "cli-t", "--group", "cli-g", "--count", "10", *bs)
+    # --from-beginning matters only for partitions without a commit: librdkafka's producer
+    # may have put all the a* records in one partition (sticky partitioning), and a partition
+    # that held none has no committed offset; "latest" there would skip its b* records.
+    r = run("consume", "cli-t", "--group", "cli-g", "--from-beginning", "--count", "10", *bs)
     assert r.returncode == 0, r.stderr
     second = r.stdout.split()
     assert sorted(second) == sorted("b%d" % i for i in range(10)), second
@@ -54,7 +57,8 @@ def steps(srv):
     print(r.stdout)
     assert "state Empty" in r.stdout, r.stdout
     rows = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("cli-t ")]
-    assert len(rows) == 3 and sum(int(x[2]) for x in rows) == 40, rows
+    # Only partitions that received records have commits (the producer may leave one empty).
+    assert 1 <= len(rows) <= 3 and sum(int(x[2]) for x in rows) == 40, rows
     assert all(x[4] == "0" for x in rows), rows
 
     r = run("group", "list", *bs)
