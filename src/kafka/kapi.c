@@ -192,17 +192,22 @@ size_t kafka_apiversions_list(struct kapiversions_key *keys, size_t cap)
     return n;
 }
 
-int kafka_apiversions_unsupported(struct buf *b, int32_t correlation_id)
+int kafka_apiversions_error(struct buf *b, int32_t correlation_id, int16_t error_code,
+                            const struct kapiversions_key *keys, size_t n)
 {
-    struct kapiversions_key keys[64];
-    size_t n = kafka_apiversions_list(keys, 64);
-    if (n > 64)
-        n = 64;
-    struct kapiversions_resp resp = {
-        .error_code = KERR_UNSUPPORTED_VERSION, .api_keys = keys, .napi_keys = (int32_t)n};
+    struct kapiversions_resp resp = {error_code, (struct kapiversions_key *)keys,
+                                     (int32_t)(n > INT16_MAX ? INT16_MAX : n), 0};
     size_t start = b->len;
     kw_i32(b, 0);
     kw_i32(b, correlation_id);
     int rc = kmsg_encode_checked(b, &kschema_apiversions_resp, 0, false, &resp, NULL, NULL);
     return frame_finish(b, start, 0, rc);
+}
+
+int kafka_apiversions_unsupported(struct buf *b, int32_t correlation_id)
+{
+    struct kapiversions_key keys[64];
+    size_t n = kafka_apiversions_list(keys, 64);
+    return kafka_apiversions_error(b, correlation_id, KERR_UNSUPPORTED_VERSION, keys,
+                                   n > 64 ? 64 : n);
 }

@@ -164,5 +164,8 @@ size_t kafka_apiversions_list(struct kapiversions_key *keys, size_t cap);
  * read before retrying with a version both sides know. Returns 0 or PLG_ENOMEM.
  */
 int kafka_apiversions_unsupported(struct buf *b, int32_t correlation_id);
+/* The same v0-layout answer with any error code and API list (e.g. a filtered one). */
+int kafka_apiversions_error(struct buf *b, int32_t correlation_id, int16_t error_code,
+                            const struct kapiversions_key *keys, size_t n);
 
 #endif

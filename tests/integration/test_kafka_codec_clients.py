@@ -2,7 +2,9 @@
 tiny in-memory responder built only on the codec): kcat/librdkafka 2.0.2 metadata, idempotent
 produce with keys and headers in every compression codec and consume back; the librdkafka admin
 API (create, describe configs, alter configs, create partitions, delete); kafkajs 2.2.4 admin and
-idempotent producer. Any encoding mistake in a response makes these clients fail or hang."""
+idempotent producer; and both clients falling back after the v0-layout UNSUPPORTED_VERSION (35)
+answer to an ApiVersions version the responder refuses. Any encoding mistake in a response makes
+these clients fail or hang."""
 import json
 import os
 import subprocess
@@ -58,6 +60,23 @@ def main():
         assert r["created"] is True and r["partitions"] == 2, r
         assert r["res"][0]["errorCode"] == 0 and r["res"][0]["baseOffset"] == "0", r
         assert {o["partition"]: o["high"] for o in r["offs"]} == {0: "0", 1: "2"}, r
+
+    # ApiVersions fallback: versions above 1 get error 35 in the v0 layout; clients retry lower.
+    with plg.TempDir() as cap:
+        responder = plg.Proc([os.path.join(BUILD, "kcodec_responder"), "--seconds", "60",
+                              "--apiversions-max", "1", "--out", cap], ready="kcodec ready")
+        with responder:
+            port = responder.output().split("port=")[1].split()[0]
+            out = run(["kcat", "-b", "127.0.0.1:" + port, "-L", "-t", "events"])
+            assert 'topic "events" with 1 partitions' in out, out
+            out = run(["node", os.path.join(os.path.dirname(__file__), "lib",
+                                            "kcodec_kafkajs.js"), port], env=env)
+            assert json.loads(out.strip().splitlines()[-1])["created"] is True, out
+        frames = sorted(f for f in os.listdir(cap) if "ApiVersions" in f)
+        versions = [int(f.rsplit("_v", 1)[1].split(".")[0]) for f in frames]
+        # librdkafka asks v3, is refused, asks again lower; kafkajs asks v2, then lower.
+        assert versions[0] == 3 and versions[1] <= 1, frames
+        assert 2 in versions and any(v <= 1 for v in versions[versions.index(2):]), frames
     print("ok")
 
 

@@ -9,7 +9,9 @@
  * back by Fetch. Empty fetches are answered after max_wait_ms. Prints
  * "kcodec ready port=N" on stderr when listening; exits after --seconds (default 60).
  *
- * usage: kcodec_responder [--out DIR] [--seconds N] [--partitions N]
+ * usage: kcodec_responder [--out DIR] [--seconds N] [--partitions N] [--apiversions-max V]
+ * (--apiversions-max V answers ApiVersions requests above V with the v0-layout error 35, the
+ * path real clients take against older brokers.)
  */
 #include <errno.h>
 #include <poll.h>
@@ -58,6 +60,7 @@ static int default_parts = 1;
 static int port;
 static const char *out_dir;
 static int frame_seq;
+static int apiversions_max = 3; /* --apiversions-max: pretend newer ApiVersions are unknown */
 
 static int64_t now_ms(void)
 {
@@ -187,8 +190,16 @@ static int handle(struct conn *c, const uint8_t *frame, size_t len)
     struct pending *pd = calloc(1, sizeof *pd);
     buf_init(&pd->out);
     struct buf *out = &pd->out;
-    if (rc == PLG_EUNSUPP && r.hdr_ok && r.hdr.api_key == KAPI_API_VERSIONS) {
-        kafka_apiversions_unsupported(out, r.hdr.correlation_id);
+    if (r.hdr_ok && r.hdr.api_key == KAPI_API_VERSIONS &&
+        (rc == PLG_EUNSUPP || r.hdr.api_version > apiversions_max)) {
+        /* The v0-layout error 35 answer, listing ApiVersions up to apiversions_max. */
+        struct kapiversions_key keys[64];
+        size_t n = kafka_apiversions_list(keys, 64);
+        for (size_t i = 0; i < n && i < 64; i++)
+            if (keys[i].api_key == KAPI_API_VERSIONS)
+                keys[i].max_version = (int16_t)apiversions_max;
+        kafka_apiversions_error(out, r.hdr.correlation_id, KERR_UNSUPPORTED_VERSION, keys,
+                                n > 64 ? 64 : n);
         goto queue;
     }
     if (rc) {
@@ -499,8 +510,11 @@ int main(int argc, char **argv)
             seconds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--partitions") && i + 1 < argc)
             default_parts = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--apiversions-max") && i + 1 < argc)
+            apiversions_max = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: kcodec_responder [--out DIR] [--seconds N] [--partitions N]\n");
+            fprintf(stderr, "usage: kcodec_responder [--out DIR] [--seconds N] [--partitions N] "
+                            "[--apiversions-max V]\n");
             return 2;
         }
     }

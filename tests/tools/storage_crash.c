@@ -92,8 +92,7 @@ static int run_verify(const char *dir)
         struct batch b;
         rc = batch_validate_deep(s.data, s.len, &scratch, 1 << 24, &b);
         if (rc || b.base_offset != at || b.size != s.len) {
-            fprintf(stderr, "storage_crash: batch at %lld: %s\n", (long long)at,
-                    plg_strerror(rc));
+            fprintf(stderr, "storage_crash: batch at %lld: %s\n", (long long)at, plg_strerror(rc));
             bad = 1;
         } else {
             printf("batch %lld %zu %u\n", (long long)at, s.len, crc32c(0, s.data, s.len));
