@@ -67,6 +67,7 @@ ensure_pkgs() {
 ensure_pkgs
 NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)
 for t in "$PYRALOG" "$BUILD/fsynclat" "$BUILD/redis_scan" "$BUILD/nats_load" "$BUILD/kafka_load" \
+  "$BUILD/kafka_fetch_scan" \
   "$BUILD/obelisk_client"; do
   [ -x "$t" ] || die "$t not built (run make build)"
 done
@@ -309,6 +310,9 @@ run "pyralog fsync=interval acks=1" "$PLG_PID" kload produce --size $SIZE --topi
 PI=$RUN_OUT
 run "pyralog consume" "$PLG_PID" kload consume --topic bench --count "$N"
 PC=$RUN_OUT
+run "pyralog raw fetch" "$PLG_PID" \
+  "$BUILD/kafka_fetch_scan" --bootstrap "127.0.0.1:$PLG_PORT" --topic bench --count "$N"
+PCR=$RUN_OUT
 stop_pid "$PLG_PID"
 
 plg_start always
@@ -318,8 +322,11 @@ PEAK=$(kv records_per_s "$PA")
 HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%.0f", p / 2 }')
 # About 5 s at half the peak rate, within [1000, N] records.
 LN=$(awk -v h="$HALF" -v n="$N" 'BEGIN { x = h * 5; if (x > n) x = n; if (x < 1000) x = 1000; printf "%.0f", x }')
+# The latency client sends at once (linger.ms=0) with one request in flight: a record then waits
+# for at most the request ahead of it, as a latency-sensitive producer would be configured.
 run "pyralog fsync=always acks=all at $HALF/s" "$PLG_PID" \
-  kload produce --size $SIZE --topic lat --count "$LN" --acks all --rate "$HALF"
+  kload produce --size $SIZE --topic lat --count "$LN" --acks all --rate "$HALF" \
+  --linger-ms 0 --in-flight 1
 PL=$RUN_OUT
 stop_pid "$PLG_PID"
 
@@ -349,8 +356,8 @@ row "produce, acks=all, fsync=always vs Redis XADD -c50 -P16, appendfsync always
   "$PEAK" "$RX2" rec/s higher 1.5
 row "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, 1 connection, hiredis" \
   "$(kv records_per_s "$PC")" "$(kv entries_per_s "$RS")" rec/s higher 1.5
-row "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, raw RESP walker (no reply objects)" \
-  "$(kv records_per_s "$PC")" "$(kv entries_per_s "$RSR")" rec/s info -
+row "consume all, raw Fetch walker (no client library) vs Redis XRANGE COUNT 1000, raw RESP walker" \
+  "$(kv records_per_s "$PCR")" "$(kv entries_per_s "$RSR")" rec/s info -
 row "consume all (Kafka consumer) vs NATS JetStream pull consumer, ack none" \
   "$(kv records_per_s "$PC")" "$(kv msgs_per_s "$NC")" rec/s info -
 row "p99 produce latency, acks=all fsync=always at half peak ($HALF/s) vs raw 4 KiB fdatasync p99" \

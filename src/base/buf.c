@@ -55,6 +55,8 @@ uint8_t *buf_extend(struct buf *b, size_t n)
 
 void buf_put(struct buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* also keeps NULL + 0 (undefined) out of buf_reserve on an empty buffer */
     uint8_t *d = buf_extend(b, n);
     if (d && n)
         memcpy(d, p, n);

@@ -968,6 +968,7 @@ int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_a
     struct plg_append_info info;
     rc = plg_log_append(p->log, batch, len, &info);
     if (rc) {
+        mx_counter_inc(b->m_append_err);
         if (rc != PLG_ETOOBIG && rc != PLG_ECORRUPT)
             PLG_ERROR("broker", "msg=\"append failed\" topic=%s partition=%d error=\"%s\"",
                       p->t->name, p->id, plg_strerror(rc));
@@ -977,6 +978,8 @@ int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_a
     if (idem)
         pid_table_record(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,
                          (int32_t)span, info.base_offset);
+    mx_counter_add(b->m_recs_in, (uint64_t)bh.record_count);
+    mx_counter_add(b->m_bytes_in, len);
     broker_watch_fire_all(&p->watchers);
     struct broker_append_result r = {KERR_NONE, info.base_offset, info.log_append_time,
                                      info.log_start_offset};
@@ -1070,6 +1073,59 @@ static char **kv_from_strv(const char *const *v)
     return kv_dup(v);
 }
 
+/* ---- metrics ---- */
+
+#define METRICS_MAX_PARTITIONS 2000 /* bounded labels: partitions beyond are not exported */
+
+/* Collector (runs inside mx_render on the loop thread, which owns the broker): per-partition
+ * log end offset, start offset and size, and the topic count. */
+static void broker_collect(void *ctx, struct mx_sink *sink)
+{
+    struct broker *b = ctx;
+    mx_sink_family(sink, "pyralog_topics", "Topics on this node.", MX_GAUGE);
+    mx_sink_sample(sink, NULL, (double)b->ntopics);
+    static const struct {
+        const char *name, *help;
+    } fams[] = {
+        {"pyralog_log_end_offset", "Next offset to be assigned (log end offset), by partition."},
+        {"pyralog_log_start_offset", "First offset still in the log, by partition."},
+        {"pyralog_log_size_bytes", "Bytes of segment data in the log, by partition."},
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        mx_sink_family(sink, fams[f].name, fams[f].help, MX_GAUGE);
+        int n = 0;
+        for (int32_t i = 0; i < b->ntopics && n < METRICS_MAX_PARTITIONS; i++) {
+            struct btopic *t = b->topics[i];
+            char esc[256];
+            mx_label_escape(esc, sizeof esc, t->name);
+            for (int32_t j = 0; j < t->npart && n < METRICS_MAX_PARTITIONS; j++, n++) {
+                plg_log_t *log = t->parts[j]->log;
+                char labels[320];
+                snprintf(labels, sizeof labels, "topic=\"%s\",partition=\"%d\"", esc, (int)j);
+                double v = f == 0   ? (double)plg_log_end_offset(log)
+                           : f == 1 ? (double)plg_log_start_offset(log)
+                                    : (double)plg_log_size_bytes(log);
+                mx_sink_sample(sink, labels, v);
+            }
+        }
+    }
+}
+
+static void broker_metrics_init(struct broker *b)
+{
+    struct mx_registry *r = mx_default();
+    b->m_recs_in = mx_counter_get(r, "pyralog_log_records_appended_total",
+                                  "Records appended to partition logs (Kafka and JSON-RPC).", NULL);
+    b->m_bytes_in = mx_counter_get(r, "pyralog_log_bytes_appended_total",
+                                   "Record batch bytes appended to partition logs.", NULL);
+    b->m_append_err = mx_counter_get(r, "pyralog_log_append_errors_total",
+                                     "Appends the storage refused or failed.", NULL);
+    b->m_bad_frames =
+        mx_counter_get(r, "pyralog_kafka_bad_requests_total",
+                       "Kafka frames that did not decode or named no known API.", NULL);
+    mx_collector_add(r, broker_collect, b);
+}
+
 int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **out)
 {
     if (sodium_init() < 0)
@@ -1126,6 +1182,7 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
     uint64_t every = b->o.retention_check_ms > 0 ? (uint64_t)b->o.retention_check_ms : 300000;
     uv_timer_start(&b->housekeeping, on_housekeeping, every, every);
     broker_register_core_apis(b);
+    broker_metrics_init(b);
     if ((rc = pid_load(b)) || (rc = registry_load(b)) ||
         (rc = group_coord_open(b, o->groups, &b->groups))) {
         broker_close(b);
@@ -1197,6 +1254,7 @@ int broker_close(struct broker *b)
     if (!b)
         return 0;
     b->shutting = true;
+    mx_collector_remove(mx_default(), broker_collect, b);
     for (int32_t i = 0; i < b->ntopics; i++)
         topic_free(b, b->topics[i], false);
     free(b->topics);

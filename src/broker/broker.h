@@ -110,6 +110,7 @@ struct broker_req {
     void *body;          /* decoded request struct (kmsg.h) */
     struct karena arena; /* owns body's arrays and the response arrays */
     void *handler_data;  /* free for the handler */
+    uint64_t t0_ns;      /* arrival (mx_now_ns), for the latency histogram */
 };
 
 typedef void (*broker_api_fn)(struct broker_req *rq);

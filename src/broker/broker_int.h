@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "base/buf.h"
+#include "base/metrics.h"
 #include "broker/broker.h"
 #include "broker/pidstate.h"
 
@@ -69,6 +70,10 @@ struct broker {
     struct group_coord *groups; /* consumer groups and committed offsets (group_coord.h) */
     /* Parked requests (long-poll fetches) that must finish at shutdown. */
     struct broker_watch parked;
+    /* Metrics (src/base/metrics.h): per-API series created on first use. */
+    struct mx_counter *m_req[BROKER_MAX_API];
+    struct mx_histogram *m_lat[BROKER_MAX_API];
+    struct mx_counter *m_recs_in, *m_bytes_in, *m_append_err, *m_bad_frames;
 };
 
 struct btopic *broker_topic_find(struct broker *b, const char *name, size_t len);

@@ -21,6 +21,9 @@
 
 static void req_finish(struct broker_req *rq)
 {
+    int16_t k = rq->hdr.api_key;
+    if (rq->b && k >= 0 && k < BROKER_MAX_API)
+        mx_histogram_observe_ns(rq->b->m_lat[k], mx_now_ns() - rq->t0_ns);
     karena_destroy(&rq->arena);
     net_conn_unref(rq->conn);
     free(rq);
@@ -77,6 +80,24 @@ void broker_noreply(struct broker_req *rq)
 
 /* ---- dispatch ---- */
 
+/* Per-API request counter and latency histogram (arrival to answer), labelled with the API's
+ * name; at most BROKER_MAX_API label values. */
+static void count_request(struct broker *b, int16_t key)
+{
+    if (!b->m_req[key]) {
+        const struct kapi *api = kapi_find(key);
+        char labels[96];
+        snprintf(labels, sizeof labels, "api=\"%s\"", api && api->name ? api->name : "unknown");
+        b->m_req[key] = mx_counter_get(mx_default(), "pyralog_kafka_requests_total",
+                                       "Kafka requests by API.", labels);
+        b->m_lat[key] = mx_histogram_get(
+            mx_default(), "pyralog_kafka_request_duration_seconds",
+            "Kafka request latency from arrival to answer (acks and long polls included), by API.",
+            labels, MX_LATENCY_BUCKETS, MX_LATENCY_BUCKETS_N);
+    }
+    mx_counter_inc(b->m_req[key]);
+}
+
 void broker_on_frame(void *ctx, struct net_conn *c, uint64_t seq, uint8_t *frame, size_t len)
 {
     struct broker *b = ctx;
@@ -105,6 +126,7 @@ void broker_on_frame(void *ctx, struct net_conn *c, uint64_t seq, uint8_t *frame
     if (rc == 0 && kr.hdr.api_key >= 0 && kr.hdr.api_key < BROKER_MAX_API)
         fn = b->api[kr.hdr.api_key];
     if (rc || !fn) {
+        mx_counter_inc(b->m_bad_frames);
         char why[200];
         if (!kr.hdr_ok)
             snprintf(why, sizeof why, "malformed request header (%s)", plg_strerror(rc));
@@ -123,6 +145,8 @@ void broker_on_frame(void *ctx, struct net_conn *c, uint64_t seq, uint8_t *frame
     rq->b = b;
     rq->conn = c;
     rq->seq = seq;
+    rq->t0_ns = mx_now_ns();
+    count_request(b, kr.hdr.api_key);
     rq->hdr = kr.hdr;
     rq->hdr.client_id = (struct kstr){NULL, -1};
     rq->flexible = kr.flex;

@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/group_coord.h"
+#include "broker/rpc_methods.h"
 #include "cli/cli.h"
 #include "net/net.h"
 #include "pyralog/log.h"
@@ -98,6 +99,12 @@ static const struct config_key server_schema[] = {
     {"data.dir", CFG_STRING, "./pyralog-data", 0, 0, "data directory", NULL},
     {"kafka.listen", CFG_HOSTPORT, "127.0.0.1:9092", 0, 0, "Kafka listener", NULL},
     {"http.listen", CFG_HOSTPORT, "127.0.0.1:8080", 0, 0, "HTTP/WebSocket listener", NULL},
+    {"http.max.connections", CFG_INT, "1024", 1, 1000000, "HTTP + WebSocket connections limit",
+     NULL},
+    {"http.max.message.bytes", CFG_INT, "1048576", 1024, 1073741824,
+     "largest HTTP body / WebSocket message (JSON-RPC)", NULL},
+    {"rpc.max.subscriptions.per.connection", CFG_INT, "64", 1, 100000,
+     "log.subscribe streams per WebSocket", NULL},
     {"advertised.kafka.listen", CFG_HOSTPORT, NULL, 0, 0,
      "address clients are told to connect to (default: the Kafka listener)", NULL},
     {"memory.only", CFG_BOOL, "false", 0, 0, "keep everything in memory", NULL},
@@ -147,9 +154,11 @@ struct server {
     struct config cfg;
     struct broker *broker;
     struct net_server *kafka;
+    struct broker_rpc *rpc; /* HTTP/WebSocket JSON-RPC (src/broker/rpc_methods.h) */
     uv_signal_t sigterm, sigint;
     uv_timer_t grace;
-    int stopping; /* signals seen */
+    int stopping;   /* signals seen */
+    int close_wait; /* 5 ms rounds waited for other modules' handles to close */
     int exit_code;
 };
 
@@ -182,6 +191,32 @@ static void close_all_handles(uv_handle_t *h, void *arg)
         uv_close(h, on_handle_closed);
 }
 
+struct open_count {
+    struct server *s;
+    int n;
+};
+
+static void count_open(uv_handle_t *h, void *arg)
+{
+    struct open_count *oc = arg;
+    if (!uv_is_closing(h) && h != (uv_handle_t *)&oc->s->sigterm &&
+        h != (uv_handle_t *)&oc->s->sigint && h != (uv_handle_t *)&oc->s->grace)
+        oc->n++;
+}
+
+static void on_close_wait(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    struct open_count oc = {s, 0};
+    uv_walk(&s->loop, count_open, &oc);
+    if (oc.n > 0 && ++s->close_wait < 200)
+        return;
+    uv_timer_stop(&s->grace);
+    uv_signal_stop(&s->sigterm);
+    uv_signal_stop(&s->sigint);
+    uv_walk(&s->loop, close_all_handles, NULL);
+}
+
 static void on_net_drained(void *arg)
 {
     struct server *s = arg;
@@ -193,9 +228,11 @@ static void on_net_drained(void *arg)
         s->exit_code = 1;
     }
     PLG_INFO("server", "msg=\"stopped\"");
-    uv_signal_stop(&s->sigterm);
-    uv_signal_stop(&s->sigint);
-    uv_walk(&s->loop, close_all_handles, NULL);
+    /* libwebsockets closes its libuv handles over a few loop iterations after broker_rpc_stop;
+     * closing them here first would make it close them twice. Wait for it (bounded), then close
+     * whatever is left. */
+    s->close_wait = 0;
+    uv_timer_start(&s->grace, on_close_wait, 1, 5);
 }
 
 static void on_grace_over(uv_timer_t *t)
@@ -214,6 +251,9 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     PLG_INFO("server", "msg=\"shutting down\" signal=%d connections=%d", signum,
              net_server_conn_count(s->kafka));
+    /* HTTP/WebSocket first: lws starts closing its libuv handles now, before the final
+     * uv_walk in on_net_drained closes whatever is left. */
+    broker_rpc_stop(s->rpc);
     broker_shutdown(s->broker);
     uv_timer_start(&s->grace, on_grace_over, SHUTDOWN_GRACE_MS, 0);
     net_server_shutdown(s->kafka, on_net_drained, s);
@@ -224,10 +264,17 @@ static void on_signal(uv_signal_t *h, int signum)
  * bound address goes into the ready line. */
 static int http_start(struct server *s, const char *host, int port, int *bound_port)
 {
-    (void)s;
-    PLG_WARN("server", "msg=\"HTTP/JSON-RPC listener not part of this build yet\" http=%s:%d", host,
-             port);
-    *bound_port = port;
+    struct broker_rpc_opts o = {
+        .host = host,
+        .port = port,
+        .max_message = (size_t)config_int(&s->cfg, "http.max.message.bytes"),
+        .max_connections = (int)config_int(&s->cfg, "http.max.connections"),
+        .max_subscriptions = (int)config_int(&s->cfg, "rpc.max.subscriptions.per.connection"),
+    };
+    int rc = broker_rpc_start(s->broker, &o, &s->rpc);
+    if (rc)
+        return rc;
+    *bound_port = broker_rpc_port(s->rpc);
     return 0;
 }
 
@@ -443,6 +490,7 @@ int cmd_server(int argc, char **argv)
         fflush(stderr);
     }
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    broker_rpc_free(s->rpc);
     net_server_free(s->kafka);
     if (uv_loop_close(&s->loop) != 0)
         PLG_WARN("server", "msg=\"event loop closed with handles open\"");

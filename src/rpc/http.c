@@ -71,7 +71,8 @@ struct conn {
     struct out *qhead, *qtail;
     size_t backlog;
     bool was_high;
-    bool want_write; /* a writable callback is requested */
+    bool want_write;  /* a writable callback is requested */
+    bool in_dispatch; /* inside rpc_session_input from a body completion */
 };
 
 static struct out *out_new(size_t len)
@@ -134,7 +135,8 @@ static int http_respond(struct conn *c, int status, const char *ctype, const cha
     c->resp = o;
     c->hstate = H_SEND;
     c->close_after = close;
-    lws_callback_on_writable(c->wsi);
+    if (!c->in_dispatch)
+        lws_callback_on_writable(c->wsi);
     return 0;
 }
 
@@ -437,12 +439,16 @@ static int on_http(struct conn *c, const char *uri)
         long long len = -1;
         if (lws_hdr_copy(c->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
             len = atoll(cl);
-        if (len > 0 && (unsigned long long)len > h->cfg.max_message) {
+        if (len > 0 && (unsigned long long)len / 64 > h->cfg.max_message) {
+            /* Absurd: answer now and close without reading the body. */
             mx_counter_inc(h->rej_size);
             too_big_msg(h, body, sizeof body);
             return http_json(c, 413, body, true) ? -1 : 0;
         }
         c->hstate = H_BODY;
+        /* Too large but plausible: read and discard the body, then answer 413 (closing with
+         * unread input would reset the connection and lose the answer). */
+        c->rx_too_big = len > 0 && (unsigned long long)len > h->cfg.max_message;
         if (len == 0) {
             /* No body callbacks will come: dispatch the empty message (a parse error). */
             c->hstate = H_WAIT;
@@ -506,8 +512,19 @@ static int on_body_done(struct conn *c)
         return http_json(c, 413, body, true) ? -1 : 0;
     }
     c->hstate = H_WAIT;
+    /* Most calls answer synchronously: then write the response right here instead of asking
+     * for a writable callback (saves two epoll_ctl calls per request; lws keeps any part the
+     * socket does not take and sends it when writable). */
+    c->in_dispatch = true;
     rpc_session_input(c->session, (const char *)c->rx.data, c->rx.len);
-    return 0;
+    c->in_dispatch = false;
+    if (c->hstate != H_SEND)
+        return 0;
+    if (c->resp->len > HTTP_CHUNK) {
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    return http_writeable(c);
 }
 
 static int on_ws_established(struct conn *c)

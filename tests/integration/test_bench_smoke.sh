@@ -36,7 +36,8 @@ grep -qE 'compare: error|level=error|AddressSanitizer|runtime error' "$ERR" && f
 for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never vs NATS" \
   "produce, acks=1, fsync=interval vs Redis XADD" "produce, acks=all, fsync=always vs Redis XADD" \
   "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, 1 connection, hiredis" \
-  "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, raw" "consume all (Kafka consumer) vs NATS" \
+  "consume all, raw Fetch walker (no client library) vs Redis XRANGE COUNT 1000, raw" \
+  "consume all (Kafka consumer) vs NATS" \
   "p99 produce latency, acks=all fsync=always" "IDs over loopback: 1 Obelisk node" \
   "IDs over loopback: 3 Obelisk nodes"; do
   line=$(grep -F "| $w" "$OUT") || fail "no row for '$w'"

@@ -3,82 +3,21 @@
 // send queue bounded and still gets every notification in order), the message size limit, the
 // connection limit (error message + close 1008), paths other than /rpc refused.
 'use strict';
-const { spawn } = require('child_process');
-const net = require('net');
 const http = require('http');
 const path = require('path');
 const WebSocket = require('ws');
+const { freePort, assert, startProc, stopProc, open, client } = require('./lib/rpc');
 
 const BUILD = process.env.PYRALOG_BUILD_DIR || 'build';
 const TOOL = path.join(BUILD, 'rpc_test_server');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
-
 async function startServer(extra = []) {
   const addr = `127.0.0.1:${await freePort()}`;
-  const child = spawn(TOOL, ['--listen', addr, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('server not ready:\n' + log)), 20000);
-    child.stderr.on('data', (d) => {
-      log += d;
-      if (log.includes('rpc-test-server ready')) { clearTimeout(t); resolve(); }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}:\n${log}`)));
-  });
-  return { addr, child, log: () => log };
+  const p = await startProc([TOOL, '--listen', addr, ...extra], 'rpc-test-server ready');
+  return { addr, ...p };
 }
 
-function stopServer(s) {
-  return new Promise((resolve) => {
-    if (s.child.exitCode !== null) return resolve(s.child.exitCode);
-    s.child.removeAllListeners('exit');
-    s.child.on('exit', (code) => resolve(code));
-    s.child.kill('SIGTERM');
-  });
-}
-
-function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
-
-function open(addr, p = '/rpc') {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${addr}${p}`);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
-// A client that matches answers to ids and collects notifications.
-function client(ws) {
-  const pending = new Map();
-  const notes = [];
-  let nextId = 1;
-  ws.on('message', (data) => {
-    const m = JSON.parse(data);
-    if (m.id !== undefined && pending.has(m.id)) {
-      pending.get(m.id)(m);
-      pending.delete(m.id);
-    } else {
-      notes.push(m);
-    }
-  });
-  return {
-    notes,
-    call(method, params) {
-      const id = nextId++;
-      return new Promise((resolve) => {
-        pending.set(id, resolve);
-        ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-      });
-    },
-  };
-}
+const stopServer = stopProc;
 
 function getMetrics(addr) {
   return new Promise((resolve, reject) => {
@@ -193,4 +132,4 @@ async function main() {
 }
 
 const timer = setTimeout(() => { console.error('timeout'); process.exit(1); }, 60000);
-main().then(() => { clearTimeout(timer); }, (e) => { console.error(e); process.exit(1); });
+main().then(() => { clearTimeout(timer); process.exit(0); }, (e) => { console.error(e); process.exit(1); });

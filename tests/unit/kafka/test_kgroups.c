@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "kafka/kapi.h"
 #include "kafka/kgroups.h"
 
 #define S(z) ((struct kstr){(z), (int32_t)strlen(z)})
@@ -302,13 +303,42 @@ static void test_offsetfetch_v7_bytes(void **state)
     karena_destroy(&a);
 }
 
+/*
+ * Whole frames as librdkafka 2.0.2 sends them: ListGroups v4 with one trailing zero byte and
+ * OffsetFetch v7 "all topics" with three (an unfinalised 4-byte array count). Up to 4 trailing
+ * zero bytes after a flexible body are accepted; a non-zero byte or padding after a classic
+ * (non-flexible) body is still corrupt.
+ */
+static void test_librdkafka_padding(void **state)
+{
+    (void)state;
+    /* header v2: api 16 v4, corr 3, client "rdkafka", no tags; body: empty filter, no tags */
+    uint8_t lg[] = {0, 16, 0, 4, 0, 0, 0, 3, 0, 7, 'r', 'd', 'k', 'a', 'f', 'k', 'a', 0, 1, 0, 0};
+    uint8_t of[] = {0,   9,   0,   7, 0, 0,   0,   4, 0, 7, 'r', 'd', 'k', 'a',
+                    'f', 'k', 'a', 0, 3, 'g', 'X', 0, 0, 0, 0,   0,   0};
+    struct karena a;
+    struct kreq r;
+    karena_init(&a, 0);
+    assert_int_equal(kafka_request_decode(lg, sizeof lg, &a, &r), 0);
+    assert_int_equal(((struct klistgroups_req *)r.body)->nstates_filter, 0);
+    assert_int_equal(kafka_request_decode(of, sizeof of, &a, &r), 0);
+    assert_int_equal(((struct koffsetfetch_req *)r.body)->ntopics, -1);
+    lg[sizeof lg - 1] = 1;
+    assert_int_equal(kafka_request_decode(lg, sizeof lg, &a, &r), PLG_ECORRUPT);
+    /* Heartbeat v3 (classic) with a trailing zero byte. */
+    uint8_t hb[] = {0,   12, 0, 3, 0, 0, 0, 1,   0xff, 0xff, 0, 1,
+                    'g', 0,  0, 0, 1, 0, 1, 'm', 0xff, 0xff, 0};
+    assert_int_equal(kafka_request_decode(hb, sizeof hb, &a, &r), PLG_ECORRUPT);
+    assert_int_equal(kafka_request_decode(hb, sizeof hb - 1, &a, &r), 0);
+    karena_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_joingroup_v5_bytes),
-        cmocka_unit_test(test_offsetcommit_bytes),
-        cmocka_unit_test(test_roundtrips),
-        cmocka_unit_test(test_offsetfetch_v7_bytes),
+        cmocka_unit_test(test_joingroup_v5_bytes), cmocka_unit_test(test_offsetcommit_bytes),
+        cmocka_unit_test(test_roundtrips),         cmocka_unit_test(test_offsetfetch_v7_bytes),
+        cmocka_unit_test(test_librdkafka_padding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

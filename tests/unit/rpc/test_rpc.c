@@ -261,6 +261,15 @@ static void test_base64(void **state)
     expect_error(s, &tr,
                  "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"b64\",\"params\":{\"v\":\"a*b\"}}",
                  RPC_INVALID_PARAMS, "1", "not valid base64");
+    expect_error(s, &tr,
+                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"b64\",\"params\":{\"v\":\"aGk===\"}}",
+                 RPC_INVALID_PARAMS, "1", "not valid base64");
+    expect_error(s, &tr,
+                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"b64\",\"params\":{\"v\":\"aGlaa\"}}",
+                 RPC_INVALID_PARAMS, "1", "not valid base64");
+    expect(s, &tr,
+           "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"b64\",\"params\":{\"v\":\"/+/+AAE=\"}}",
+           "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"/+/+AAE=\"}");
     expect_error(s, &tr, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"b64\",\"params\":{\"v\":3}}",
                  RPC_INVALID_PARAMS, "1", "base64 string or null");
     expect_error(s, &tr,
