@@ -9,7 +9,8 @@
 #include "cli/cli.h"
 #include "cli/kclient.h"
 
-#define ADMIN_TIMEOUT_MS 15000
+#define ADMIN_TIMEOUT_MS 60000 /* creating many partitions fsyncs each one: slow disks need time   \
+                                */
 
 static void usage(FILE *out)
 {

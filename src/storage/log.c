@@ -88,6 +88,16 @@ static void *flusher_main(void *arg)
     struct plg_log *log = arg;
     pthread_mutex_lock(&log->mu);
     while (!log->stop) {
+        /* Nothing unflushed: sleep until the owner publishes a write, so idle logs cost no
+         * wake-ups (a server with thousands of partitions stays idle). */
+        while (!log->stop && log->f_written <= atomic_load(&log->durable) && log->f_ndirty == 0) {
+            log->f_idle = true;
+            pthread_cond_wait(&log->cv, &log->mu);
+        }
+        log->f_idle = false;
+        if (log->stop)
+            break;
+        /* Group commit: let writes gather for one interval, then fsync them together. */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = ts.tv_nsec + (log->f_interval_ms % 1000) * 1000000;
@@ -158,6 +168,8 @@ static void publish(struct plg_log *log, struct segment *sealed)
         segment_unref(old);
     }
     log->f_written = log->end_offset;
+    if (log->f_idle)
+        pthread_cond_signal(&log->cv);
     pthread_mutex_unlock(&log->mu);
 }
 

@@ -40,6 +40,7 @@ struct plg_log {
     bool thr_running;
     int64_t f_interval_ms;    /* the flusher's period, fixed while it runs */
     bool stop;                /* under mu */
+    bool f_idle;              /* under mu: flusher sleeps until publish() wakes it */
     struct segment *f_active; /* under mu; holds a reference */
     int64_t f_written;        /* under mu: end offset of bytes written */
     struct segment **f_dirty; /* under mu: sealed segments not yet synced (references) */
