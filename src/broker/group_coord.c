@@ -642,12 +642,16 @@ static void h_offset_commit(struct broker_req *rq)
     c->rq = rq;
     c->ts = wall_ms();
     if (!err) {
+        char name[256]; /* topic names are at most 249 bytes */
         for (int32_t t = 0; t < q->ntopics; t++) {
             struct broker_topic_info ti;
-            bool known =
-                q->topics[t].name.len > 0 && q->topics[t].name.len < 250 &&
-                !broker_topic_get(
-                    rq->b, strndupa(q->topics[t].name.p, (size_t)q->topics[t].name.len), &ti);
+            int32_t n = q->topics[t].name.len;
+            bool known = n > 0 && n < 250 && !memchr(q->topics[t].name.p, 0, (size_t)n);
+            if (known) {
+                memcpy(name, q->topics[t].name.p, (size_t)n);
+                name[n] = 0;
+                known = !broker_topic_get(rq->b, name, &ti);
+            }
             for (int32_t p = 0; p < q->topics[t].npartitions; p++) {
                 const struct koffsetcommit_partition *qp = &q->topics[t].partitions[p];
                 int16_t *e = &c->resp.topics[t].partitions[p].error_code;

@@ -95,6 +95,22 @@ def main():
             assert r.i32() == 1
             r.i32()
             return r.i16()
+        # 30,000 unknown topics with 200-byte names in one commit: every partition answered
+        # UNKNOWN_TOPIC_OR_PARTITION, nothing stored, the server unharmed.
+        many = 30000
+        body = (kw.string("simple") + kw.s32(-1) + kw.string("") + kw.string(None) + kw.s32(many) +
+                b"".join(kw.string("t%05d" % i + "x" * 194) + kw.s32(1) + kw.s32(0) + kw.s64(1) +
+                         kw.s32(-1) + kw.string(None) for i in range(many)))
+        r = kw.Reader(c.request(COMMIT, 7, body))
+        r.i32()
+        assert r.i32() == many
+        errs = set()
+        for _ in range(many):
+            r.str()
+            assert r.i32() == 1
+            r.i32()
+            errs.add(r.i16())
+        expect("OffsetCommit of 30,000 unknown topics", errs, {3})
         expect("OffsetCommit stale generation", commit(gen - 1, mid), ILLEGAL_GENERATION)
         expect("OffsetCommit unknown member", commit(gen, "ghost"), UNKNOWN_MEMBER)
 
