@@ -1,6 +1,6 @@
 /*
  * bench_blake3 — single-thread BLAKE3 throughput of Pyralog's implementation.
- * usage: bench_blake3 [--impl portable|sse4.1|avx2|auto] [--seconds S] [--size BYTES]
+ * usage: bench_blake3 [--impl portable|sse4.1|avx2|avx512|auto] [--seconds S] [--size BYTES]
  * Prints one line per input size: size, hashes/s, GB/s (each op: init + update + finalize on a
  * buffer already in memory), and the throughput of b3_hash_each on 128-byte Merkle leaves.
  */
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--seconds"))
             seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--impl"))
-            for (int k = B3_IMPL_PORTABLE; k <= B3_IMPL_AVX2; k++)
+            for (int k = B3_IMPL_PORTABLE; k <= B3_IMPL_AVX512; k++)
                 if (!strcmp(argv[i + 1], b3_impl_name((enum b3_impl)k)) &&
                     b3_set_impl((enum b3_impl)k)) {
                     fprintf(stderr, "bench_blake3: %s not supported\n", argv[i + 1]);

@@ -44,5 +44,6 @@ int consume_group(const char *bootstrap, const char *topic, const char *group, b
                   int64_t count);
 
 int cmd_verify(int argc, char **argv);
+int cmd_notary(int argc, char **argv);
 
 #endif

@@ -104,6 +104,9 @@ bool b3_impl_supported(enum b3_impl impl)
     case B3_IMPL_AVX2:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2");
+    case B3_IMPL_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f");
 #endif
     default:
         return false;
@@ -112,6 +115,8 @@ bool b3_impl_supported(enum b3_impl impl)
 
 static enum b3_impl detect(void)
 {
+    if (b3_impl_supported(B3_IMPL_AVX512))
+        return B3_IMPL_AVX512;
     if (b3_impl_supported(B3_IMPL_AVX2))
         return B3_IMPL_AVX2;
     if (b3_impl_supported(B3_IMPL_SSE41))
@@ -146,6 +151,8 @@ const char *b3_impl_name(enum b3_impl impl)
         return "sse4.1";
     case B3_IMPL_AVX2:
         return "avx2";
+    case B3_IMPL_AVX512:
+        return "avx512";
     default:
         return "auto";
     }
@@ -176,6 +183,12 @@ void b3_hash_many(const uint8_t *const *inputs, size_t n, size_t blocks, const u
 {
     enum b3_impl impl = b3_get_impl();
 #if defined(__x86_64__) || defined(__i386__)
+    while (impl >= B3_IMPL_AVX512 && n >= 16) {
+        b3_hash_many_avx512(inputs, blocks, key, counter, increment, flags, flags_start, flags_end,
+                            out);
+        inputs += 16, n -= 16, out += 16 * B3_OUT_LEN;
+        counter += increment ? 16 : 0;
+    }
     while (impl >= B3_IMPL_AVX2 && n >= 8) {
         b3_hash_many_avx2(inputs, blocks, key, counter, increment, flags, flags_start, flags_end,
                           out);
@@ -200,10 +213,13 @@ void b3_hash_many(const uint8_t *const *inputs, size_t n, size_t blocks, const u
 void b3_hash_each(const uint8_t *const *inputs, const size_t *lens, size_t n, uint8_t *out)
 {
     enum b3_impl impl = b3_get_impl();
-    size_t lanes = impl >= B3_IMPL_AVX2 ? 8 : impl >= B3_IMPL_SSE41 ? 4 : 0;
-    const uint8_t *gin[8];
-    size_t glen[8], gidx[8], k = 0;
-    uint8_t gout[8 * B3_OUT_LEN];
+    size_t lanes = impl >= B3_IMPL_AVX512  ? 16
+                   : impl >= B3_IMPL_AVX2  ? 8
+                   : impl >= B3_IMPL_SSE41 ? 4
+                                           : 0;
+    const uint8_t *gin[16];
+    size_t glen[16], gidx[16], k = 0;
+    uint8_t gout[16 * B3_OUT_LEN];
     static const uint8_t empty[1];
 
     for (size_t i = 0; i <= n; i++) {
@@ -227,7 +243,9 @@ void b3_hash_each(const uint8_t *const *inputs, const size_t *lens, size_t n, ui
         for (size_t j = k; j < lanes; j++)
             gin[j] = empty, glen[j] = 0;
 #if defined(__x86_64__) || defined(__i386__)
-        if (lanes == 8)
+        if (lanes == 16)
+            b3_hash_each_avx512(gin, glen, gout);
+        else if (lanes == 8)
             b3_hash_each_avx2(gin, glen, gout);
         else
             b3_hash_each_sse41(gin, glen, gout);

@@ -6,7 +6,8 @@
  *   - b3_hash_many: N inputs of the same whole number of 64-byte blocks (chunks, parent nodes);
  *   - b3_hash_each: N independent messages of any lengths (Merkle leaves of a batch), hashed
  *     SIMD-parallel when they fit in one 1 KiB chunk.
- * Implementations: portable C, SSE4.1 (4 lanes) and AVX2 (8 lanes), picked once at run time with
+ * Implementations: portable C, SSE4.1 (4 lanes), AVX2 (8 lanes) and AVX-512F (16 lanes), picked
+ * once at run time with
  * __builtin_cpu_supports; b3_set_impl() forces one (tests compare them with the portable one).
  *
  * Invariants: results never depend on the implementation chosen; no allocation anywhere.
@@ -43,6 +44,7 @@ enum b3_impl {
     B3_IMPL_PORTABLE = 0,
     B3_IMPL_SSE41 = 1,
     B3_IMPL_AVX2 = 2,
+    B3_IMPL_AVX512 = 3,
 };
 
 /* State of the chunk being filled: its chaining value and the not yet compressed block. */

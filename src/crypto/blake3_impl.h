@@ -46,7 +46,8 @@ void b3_compress_xof(const uint32_t cv[8], const uint8_t block[B3_BLOCK_LEN], ui
 void b3_compress_in_place(uint32_t cv[8], const uint8_t block[B3_BLOCK_LEN], uint8_t block_len,
                           uint64_t counter, uint8_t flags);
 
-/* Kernels: exactly 4 (SSE4.1) or 8 (AVX2) inputs. Each hash_each input is at most one chunk. */
+/* Kernels: exactly 4 (SSE4.1), 8 (AVX2) or 16 (AVX-512) inputs. Each hash_each input is at most one
+ * chunk. */
 void b3_hash_many_sse41(const uint8_t *const *inputs, size_t blocks, const uint32_t key[8],
                         uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
                         uint8_t flags_end, uint8_t *out);
@@ -55,5 +56,9 @@ void b3_hash_many_avx2(const uint8_t *const *inputs, size_t blocks, const uint32
                        uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
                        uint8_t flags_end, uint8_t *out);
 void b3_hash_each_avx2(const uint8_t *const *inputs, const size_t *lens, uint8_t *out);
+void b3_hash_many_avx512(const uint8_t *const *inputs, size_t blocks, const uint32_t key[8],
+                         uint64_t counter, bool increment, uint8_t flags, uint8_t flags_start,
+                         uint8_t flags_end, uint8_t *out);
+void b3_hash_each_avx512(const uint8_t *const *inputs, const size_t *lens, uint8_t *out);
 
 #endif

@@ -37,8 +37,7 @@ void mk_leaf_hash(const struct mk_hash *h, const uint8_t *data, size_t len, uint
     h->fn(parts, lens, 2, out);
 }
 
-void mk_node_hash(const struct mk_hash *h, const uint8_t *left, const uint8_t *right,
-                  uint8_t *out)
+void mk_node_hash(const struct mk_hash *h, const uint8_t *left, const uint8_t *right, uint8_t *out)
 {
     static const uint8_t prefix = 0x01;
     const uint8_t *parts[3] = {&prefix, left, right};
@@ -235,8 +234,8 @@ int mk_verify_inclusion(const struct mk_hash *h, uint64_t index, uint64_t size,
 }
 
 int mk_verify_consistency(const struct mk_hash *h, uint64_t from, uint64_t to,
-                          struct mk_bytes root1, struct mk_bytes root2,
-                          const struct mk_bytes *path, size_t count)
+                          struct mk_bytes root1, struct mk_bytes root2, const struct mk_bytes *path,
+                          size_t count)
 {
     size_t hs = h->size;
     if (from == 0 || from > to)

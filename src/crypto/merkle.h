@@ -38,8 +38,7 @@ extern const struct mk_hash mk_blake3; /* the production hash */
 extern const struct mk_hash mk_sha256; /* RFC 6962's hash, for the reference vectors */
 
 void mk_leaf_hash(const struct mk_hash *h, const uint8_t *data, size_t len, uint8_t *out);
-void mk_node_hash(const struct mk_hash *h, const uint8_t *left, const uint8_t *right,
-                  uint8_t *out);
+void mk_node_hash(const struct mk_hash *h, const uint8_t *left, const uint8_t *right, uint8_t *out);
 void mk_empty_root(const struct mk_hash *h, uint8_t *out);
 
 /* Where a tree's complete subtrees come from. node() returns 0 or a negative error. */
@@ -79,8 +78,8 @@ int mk_verify_inclusion(const struct mk_hash *h, uint64_t index, uint64_t size,
 /* RFC 9162 §2.1.4.2. from == 0 and from > to always fail; from == to succeeds only with an
  * empty proof and identical roots. 0 or PLG_EVERIFY. */
 int mk_verify_consistency(const struct mk_hash *h, uint64_t from, uint64_t to,
-                          struct mk_bytes root1, struct mk_bytes root2,
-                          const struct mk_bytes *path, size_t count);
+                          struct mk_bytes root1, struct mk_bytes root2, const struct mk_bytes *path,
+                          size_t count);
 
 /* ---- the record leaf ----------------------------------------------------------------------- */
 

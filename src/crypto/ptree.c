@@ -38,6 +38,10 @@ struct ptree {
     int error;
     struct buf out;     /* hashes to write to the last file, flushed per batch */
     struct buf scratch; /* decompressed records */
+    struct buf pending; /* leaf hashes of the batch being added */
+    struct buf nodes;   /* interior nodes completed by that batch, level by level */
+    struct buf inputs;  /* 65-byte node inputs hashed together */
+    struct buf ptrs;    /* input pointers and lengths for b3_hash_each */
 };
 
 static uint64_t local_pos(const struct mfile *f, uint64_t i)
@@ -190,28 +194,6 @@ static int new_file(struct ptree *t, uint64_t base)
     return 0;
 }
 
-/* Appends leaf `size` with the nodes it completes (to t->out; flush_out writes them). */
-static int append_leaf(struct ptree *t, const uint8_t leaf[HS])
-{
-    if (!t->nfiles) {
-        int rc = new_file(t, t->size);
-        if (rc)
-            return rc;
-    }
-    uint8_t h[HS];
-    memcpy(h, leaf, HS);
-    buf_put(&t->out, h, HS);
-    unsigned l = 0;
-    for (uint64_t i = t->size; i & 1; i >>= 1, l++) {
-        mk_node_hash(&mk_blake3, t->frontier[l], h, h);
-        buf_put(&t->out, h, HS);
-    }
-    memcpy(t->frontier[l], h, HS);
-    t->size++;
-    t->files[t->nfiles - 1].end = t->size;
-    return t->out.oom ? PLG_ENOMEM : 0;
-}
-
 /* Rebuilds frontier[] from stored nodes (after open or truncation). */
 static int load_frontier(struct ptree *t)
 {
@@ -324,16 +306,101 @@ int ptree_batch_leaves(const uint8_t *p, size_t len, struct buf *scratch,
 static int take_leaf(void *ctx, uint64_t offset, const uint8_t leaf[32])
 {
     struct ptree *t = ctx;
-    if (offset < t->size)
+    uint64_t next = t->size + t->pending.len / HS;
+    if (offset < next)
         return 0; /* already in the tree (a replayed batch that starts earlier) */
-    if (offset != t->size)
+    if (offset != next)
         return PLG_ERANGE; /* a gap: leaf index must equal offset */
-    return append_leaf(t, leaf);
+    buf_put(&t->pending, leaf, HS);
+    return t->pending.oom ? PLG_ENOMEM : 0;
+}
+
+/*
+ * Appends the n pending leaves. The interior nodes they complete are computed level by level,
+ * each level's nodes hashed together (SIMD lanes = nodes); then every leaf's record (leaf hash,
+ * then the nodes it completes) is written in file order and the frontier moves on.
+ */
+static int append_pending(struct ptree *t)
+{
+    size_t n = t->pending.len / HS;
+    if (!n)
+        return 0;
+    if (!t->nfiles) {
+        int rc = new_file(t, t->size);
+        if (rc)
+            return rc;
+    }
+    uint64_t S = t->size, E = S + n;
+    uint64_t jlo[MK_MAX_PATH], jhi[MK_MAX_PATH]; /* level l holds nodes jlo..jhi-1 */
+    size_t at[MK_MAX_PATH];                      /* their first hash in t->nodes */
+    jlo[0] = S, jhi[0] = E, at[0] = 0;
+    buf_reset(&t->nodes);
+    buf_put(&t->nodes, t->pending.data, n * HS);
+    unsigned levels = 1;
+    for (unsigned l = 1; l < MK_MAX_PATH; l++) {
+        /* Nodes of level l whose last leaf is in [S, E). */
+        uint64_t lo = ((S + 1) + ((uint64_t)1 << l) - 1) >> l, hi = E >> l;
+        if (lo == 0)
+            lo = 1;
+        if (hi < lo)
+            break;
+        jlo[l] = lo - 1, jhi[l] = hi, at[l] = t->nodes.len / HS;
+        size_t cnt = (size_t)(hi - (lo - 1));
+        buf_reset(&t->inputs);
+        buf_reset(&t->ptrs);
+        uint8_t *in = buf_extend(&t->inputs, cnt * 65);
+        const uint8_t **pp = (const uint8_t **)(void *)buf_extend(
+            &t->ptrs, cnt * (sizeof(uint8_t *) + sizeof(size_t)));
+        if (!in || !pp)
+            return PLG_ENOMEM;
+        size_t *lens = (size_t *)(void *)(pp + cnt);
+        for (size_t k = 0; k < cnt; k++) {
+            uint64_t j = jlo[l] + k, left = 2 * j, right = 2 * j + 1;
+            const uint8_t *lh = left >= jlo[l - 1]
+                                    ? t->nodes.data + (at[l - 1] + (left - jlo[l - 1])) * HS
+                                    : t->frontier[l - 1];
+            const uint8_t *rh = t->nodes.data + (at[l - 1] + (right - jlo[l - 1])) * HS;
+            in[65 * k] = 0x01;
+            memcpy(in + 65 * k + 1, lh, HS);
+            memcpy(in + 65 * k + 33, rh, HS);
+            pp[k] = in + 65 * k;
+            lens[k] = 65;
+        }
+        uint8_t *dst = buf_extend(&t->nodes, cnt * HS);
+        if (!dst)
+            return PLG_ENOMEM;
+        b3_hash_each(pp, lens, cnt, dst);
+        levels = l + 1;
+    }
+    /* Records in file order. */
+    for (uint64_t i = S; i < E; i++) {
+        buf_put(&t->out, t->nodes.data + (i - S) * HS, HS);
+        unsigned l = 1;
+        for (uint64_t k = i; k & 1; k >>= 1, l++) {
+            uint64_t j = ((i + 1) >> l) - 1;
+            buf_put(&t->out, t->nodes.data + (at[l] + (j - jlo[l])) * HS, HS);
+        }
+    }
+    for (unsigned l = 0; l < MK_MAX_PATH; l++) {
+        if (!(E >> l & 1))
+            continue;
+        uint64_t j = (E >> l) - 1;
+        if (l < levels && j >= jlo[l] && j < jhi[l])
+            memcpy(t->frontier[l], t->nodes.data + (at[l] + (j - jlo[l])) * HS, HS);
+    }
+    t->size = E;
+    t->files[t->nfiles - 1].end = E;
+    buf_reset(&t->pending);
+    return t->out.oom ? PLG_ENOMEM : 0;
 }
 
 static int add_batch(struct ptree *t, const uint8_t *batch, size_t len)
 {
+    buf_reset(&t->pending);
     int rc = ptree_batch_leaves(batch, len, &t->scratch, take_leaf, t);
+    if (!rc)
+        rc = append_pending(t);
+    buf_reset(&t->pending);
     int frc = flush_out(t);
     return rc ? rc : frc;
 }
@@ -603,6 +670,10 @@ int ptree_open(const char *dir, plg_log_t *log, struct ptree **out, struct ptree
         return PLG_ENOMEM;
     buf_init(&t->out);
     buf_init(&t->scratch);
+    buf_init(&t->pending);
+    buf_init(&t->nodes);
+    buf_init(&t->inputs);
+    buf_init(&t->ptrs);
     if (rec)
         *rec = (struct ptree_recovery){0, UINT64_MAX, 0, 0};
     int rc = 0;
@@ -640,5 +711,9 @@ void ptree_close(struct ptree *t)
     free(t->dir);
     buf_free(&t->out);
     buf_free(&t->scratch);
+    buf_free(&t->pending);
+    buf_free(&t->nodes);
+    buf_free(&t->inputs);
+    buf_free(&t->ptrs);
     free(t);
 }

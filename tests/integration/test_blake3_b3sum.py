@@ -36,7 +36,7 @@ def main():
         want = run(["b3sum"] + files)
         want_xof = run(["b3sum", "--length", "200"] + files)
         checked = 0
-        for impl in ["portable", "sse4.1", "avx2"]:
+        for impl in ["portable", "sse4.1", "avx2", "avx512"]:
             r = subprocess.run([B3HASH, "--impl", impl] + files, capture_output=True, text=True)
             if r.returncode == 3:
                 print("skip %s: not supported by this CPU" % impl)

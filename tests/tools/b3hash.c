@@ -1,7 +1,7 @@
 /*
  * b3hash — prints BLAKE3 of files the way `b3sum` does ("<hex>  <name>"), using Pyralog's own
  * BLAKE3. Used by tests/integration/test_blake3_b3sum.py to compare against b3sum.
- * usage: b3hash [--impl portable|sse4.1|avx2] [--length N] FILE...
+ * usage: b3hash [--impl portable|sse4.1|avx2|avx512] [--length N] FILE...
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@ int main(int argc, char **argv)
             out_len = strtoul(argv[i + 1], NULL, 10);
         } else if (!strcmp(argv[i], "--impl")) {
             enum b3_impl impl = B3_IMPL_AUTO;
-            for (int k = B3_IMPL_PORTABLE; k <= B3_IMPL_AVX2; k++)
+            for (int k = B3_IMPL_PORTABLE; k <= B3_IMPL_AVX512; k++)
                 if (!strcmp(argv[i + 1], b3_impl_name((enum b3_impl)k)))
                     impl = (enum b3_impl)k;
             if (impl == B3_IMPL_AUTO || b3_set_impl(impl)) {
