@@ -465,6 +465,13 @@ int cmd_server(int argc, char **argv)
     }
     broker_set_advertised(s->broker, ahost, aport);
 
+    /* Initialised before the HTTP listener: the shutdown path (also taken when it fails to
+     * start) uses the timer and stops the signals. */
+    uv_signal_init(&s->loop, &s->sigterm);
+    uv_signal_init(&s->loop, &s->sigint);
+    s->sigterm.data = s->sigint.data = s;
+    uv_timer_init(&s->loop, &s->grace);
+    s->grace.data = s;
     int http_port = hport;
     rc = http_start(s, hhost, hport, &http_port);
     if (rc) {
@@ -474,13 +481,8 @@ int cmd_server(int argc, char **argv)
         broker_shutdown(s->broker);
         net_server_shutdown(s->kafka, on_net_drained, s);
     } else {
-        uv_signal_init(&s->loop, &s->sigterm);
-        uv_signal_init(&s->loop, &s->sigint);
-        s->sigterm.data = s->sigint.data = s;
         uv_signal_start(&s->sigterm, on_signal, SIGTERM);
         uv_signal_start(&s->sigint, on_signal, SIGINT);
-        uv_timer_init(&s->loop, &s->grace);
-        s->grace.data = s;
         PLG_INFO("server",
                  "msg=\"started\" node_id=%d data_dir=%s memory_only=%s topics=%d advertised=%s:%d",
                  bo.node_id, bo.data_dir, bo.memory_only ? "true" : "false",

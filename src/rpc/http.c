@@ -13,6 +13,9 @@
 #include "rpc/http.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <errno.h>
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -668,6 +671,35 @@ static void lws_log_emit(int level, const char *line)
         PLG_WARN("http", "msg=\"libwebsockets\" detail=\"%s\"", msg);
 }
 
+/* Can host:port be bound (as lws will, with SO_REUSEADDR)? 0 or -errno. */
+static int bind_probe(const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        sl = sizeof *a4;
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        sl = sizeof *a6;
+    } else {
+        return PLG_EINVAL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc = bind(fd, (struct sockaddr *)&ss, sl) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
 int rpc_http_start(uv_loop_t *loop, struct rpc_dispatcher *d, const struct rpc_http_config *cfg,
                    struct rpc_http **out)
 {
@@ -711,6 +743,16 @@ int rpc_http_start(uv_loop_t *loop, struct rpc_dispatcher *d, const struct rpc_h
         mx_counter_get(r, "pyralog_http_rejected_total", rej, "reason=\"max_connections\"");
     h->rej_size = mx_counter_get(r, "pyralog_http_rejected_total", rej, "reason=\"max_message\"");
 
+    /* Bind a probe socket first: when lws itself fails to bind it leaves a half-made context
+     * whose destruction races its libuv handles (and its event-library plugin) on a foreign
+     * loop. A port taken between the probe and lws' bind still fails below, just less cleanly. */
+    if (cfg->port > 0) {
+        int rc = bind_probe(h->host, cfg->port);
+        if (rc) {
+            free(h);
+            return rc;
+        }
+    }
     lws_set_log_level(LLL_ERR, lws_log_emit);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -734,8 +776,9 @@ int rpc_http_start(uv_loop_t *loop, struct rpc_dispatcher *d, const struct rpc_h
         free(h);
         return -EADDRINUSE;
     }
+    /* lws creates the context even when the listener could not bind: no vhost then. */
     h->vh = lws_get_vhost_by_name(h->ctx, "pyralog");
-    h->port = h->vh ? lws_get_vhost_listen_port(h->vh) : cfg->port;
+    h->port = h->vh ? lws_get_vhost_listen_port(h->vh) : -1;
     if (h->port <= 0) {
         lws_context_destroy(h->ctx);
         free(h);

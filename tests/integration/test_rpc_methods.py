@@ -242,6 +242,16 @@ def main():
             value_of(m0, "pyralog_log_records_appended_total") >= 250 + 11
         assert value_of(m1, 'pyralog_net_connections_accepted_total{listener="kafka"}') >= 5
         assert value_of(m1, "pyralog_process_cpu_seconds_total") > 0
+        # a second server on the same HTTP port: one clear line, exit 1, no crash
+        with plg.TempDir() as d2:
+            p = subprocess.run([plg.BIN, "server", "--data-dir", d2, "--kafka-listen",
+                                "127.0.0.1:%d" % plg.free_port(), "--http-listen", srv.http],
+                               capture_output=True, timeout=30)
+            assert p.returncode == 1 and b"cannot listen on " + srv.http.encode() in p.stderr, p
+            p = subprocess.run([plg.BIN, "server", "--data-dir", d2, "--kafka-listen",
+                                "127.0.0.1:%d" % plg.free_port(), "--http-listen", "nohost:1"],
+                               capture_output=True, timeout=30)
+            assert p.returncode in (1, 2) and b"nohost" in p.stderr, p
         rpc.c.close()
         assert srv.stop() == 0, srv.output()
     print("ok")
