@@ -9,9 +9,10 @@
 #ifndef PLG_CLI_CLI_H
 #define PLG_CLI_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cli_command {
     const char *name;
@@ -45,5 +46,11 @@ int consume_group(const char *bootstrap, const char *topic, const char *group, b
 
 int cmd_verify(int argc, char **argv);
 int cmd_notary(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+/* One JSON-RPC call over HTTP POST /rpc to hostport (blocking). Takes params (may be NULL).
+ * Returns the result (json_decref) or NULL with a one-line reason in why. */
+json_t *cli_rpc_call(const char *hostport, const char *method, json_t *params, char *why,
+                     size_t whylen);
 
 #endif

@@ -8,12 +8,9 @@
  * Ed25519 signature must verify (with --public-key, by that key only). Exit 0 / 1, 2 for usage.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -126,58 +123,6 @@ static int check(int argc, char **argv)
     return 0;
 }
 
-/* One HTTP/1.1 POST of body to host:port/rpc; returns the response body (free()) or NULL. */
-static char *http_post(const char *hostport, const char *body)
-{
-    char host[256];
-    const char *colon = strrchr(hostport, ':');
-    if (!colon || (size_t)(colon - hostport) >= sizeof host)
-        return NULL;
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-        return NULL;
-    int fd = socket(ai->ai_family, ai->ai_socktype, 0);
-    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        freeaddrinfo(ai);
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    freeaddrinfo(ai);
-    char head[512];
-    int hl = snprintf(head, sizeof head,
-                      "POST /rpc HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                      hostport, strlen(body));
-    if (write(fd, head, (size_t)hl) != hl ||
-        write(fd, body, strlen(body)) != (ssize_t)strlen(body)) {
-        close(fd);
-        return NULL;
-    }
-    size_t cap = 8192, n = 0;
-    char *resp = malloc(cap + 1);
-    ssize_t k;
-    while (resp && (k = read(fd, resp + n, cap - n)) > 0) {
-        n += (size_t)k;
-        if (n == cap) {
-            char *q = realloc(resp, (cap *= 2) + 1);
-            if (!q)
-                free(resp);
-            resp = q;
-        }
-    }
-    close(fd);
-    if (!resp)
-        return NULL;
-    resp[n] = '\0';
-    char *b = strstr(resp, "\r\n\r\n");
-    char *out = b ? strdup(b + 4) : NULL;
-    free(resp);
-    return out;
-}
-
 static int stamp(int argc, char **argv)
 {
     const char *file = NULL, *http = "127.0.0.1:8080";
@@ -200,30 +145,17 @@ static int stamp(int argc, char **argv)
     if (hash_file(file, hash))
         return 1;
     hex_encode(hash, 32, hex);
-    char body[256];
-    snprintf(
-        body, sizeof body,
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"notary.stamp\",\"params\":{\"hash\":\"%s\"}}",
-        hex);
-    char *resp = http_post(http, body);
-    if (!resp) {
-        cli_err("notary", "cannot reach %s: %s", http, strerror(errno ? errno : ECONNREFUSED));
-        return 1;
-    }
-    json_t *j = json_loads(resp, 0, NULL);
-    free(resp);
-    json_t *res = json_object_get(j, "result");
-    if (!json_is_object(res)) {
-        const char *msg =
-            json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-        cli_err("notary", "notary.stamp failed: %s", msg ? msg : "malformed response");
-        json_decref(j);
+    char why[300];
+    json_t *res =
+        cli_rpc_call(http, "notary.stamp", json_pack("{s:s}", "hash", hex), why, sizeof why);
+    if (!res) {
+        cli_err("notary", "notary.stamp: %s", why);
         return 1;
     }
     char *out = json_dumps(res, JSON_INDENT(2));
     printf("%s\n", out);
     free(out);
-    json_decref(j);
+    json_decref(res);
     return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/group_coord.h"
+#include "broker/merkle_rpc.h"
 #include "broker/rpc_methods.h"
 #include "cli/cli.h"
 #include "net/net.h"
@@ -154,7 +155,8 @@ struct server {
     struct config cfg;
     struct broker *broker;
     struct net_server *kafka;
-    struct broker_rpc *rpc; /* HTTP/WebSocket JSON-RPC (src/broker/rpc_methods.h) */
+    struct broker_rpc *rpc;    /* HTTP/WebSocket JSON-RPC (src/broker/rpc_methods.h) */
+    struct merkle_rpc *merkle; /* merkle.* and notary.* methods (src/broker/merkle_rpc.h) */
     uv_signal_t sigterm, sigint;
     uv_timer_t grace;
     int stopping;   /* signals seen */
@@ -274,6 +276,15 @@ static int http_start(struct server *s, const char *host, int port, int *bound_p
     int rc = broker_rpc_start(s->broker, &o, &s->rpc);
     if (rc)
         return rc;
+    /* The verifiable-log methods, signed with the node key in <data>/meta/. */
+    rc = merkle_rpc_register(
+        broker_rpc_dispatcher(s->rpc), s->broker,
+        config_bool(&s->cfg, "memory.only") ? NULL : config_get(&s->cfg, "data.dir"), &s->merkle);
+    if (rc) {
+        cli_err("server", "cannot load or create the node signing key in %s/meta: %s",
+                config_get(&s->cfg, "data.dir"), plg_strerror(rc));
+        return rc;
+    }
     *bound_port = broker_rpc_port(s->rpc);
     return 0;
 }
@@ -493,6 +504,7 @@ int cmd_server(int argc, char **argv)
     }
     uv_run(&s->loop, UV_RUN_DEFAULT);
     broker_rpc_free(s->rpc);
+    merkle_rpc_free(s->merkle);
     net_server_free(s->kafka);
     if (uv_loop_close(&s->loop) != 0)
         PLG_WARN("server", "msg=\"event loop closed with handles open\"");

@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
     {"id", cmd_id, "Scarab IDs: id next, id decode"},
     {"seq", cmd_seq, "values of a named Obelisk sequence: seq next"},
     {"group", cmd_group, "list consumer groups, describe one (members, offsets, lag)"},
+    {"audit", cmd_audit, "audit a running server: signed heads, consistency, inclusion proofs"},
     {"notary", cmd_notary, "notarize a file (stamp) or check a receipt offline (check)"},
     {"verify", cmd_verify, "check a data directory offline: batches, indexes, Merkle trees"},
 };
