@@ -3,6 +3,7 @@
 # on this machine: idle RSS, produce throughput and latency (100 B records, acks=1 and all,
 # 1 and 3 partitions), consumer throughput, and produce latency at half of the measured peak.
 # usage: bench/kafka_bench.sh [BUILD_DIR] [COUNT]      (defaults: build 2000000)
+#        SERVER_ARGS="--set merkle.enable=false" bench/kafka_bench.sh   (extra server flags)
 # Prints a markdown table on stdout; the server runs on a free port with a temp data dir and is
 # stopped by PID.
 set -euo pipefail
@@ -15,8 +16,9 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 B=127.0.0.1:$PORT
 LOG=$DATA/server.log
+# shellcheck disable=SC2086
 "$PYRALOG" server --data-dir "$DATA/data" --kafka-listen "$B" --http-listen 127.0.0.1:$HPORT \
-  2>"$LOG" &
+  ${SERVER_ARGS:-} 2>"$LOG" &
 SPID=$!
 cleanup() { kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; rm -rf "$DATA"; }
 trap cleanup EXIT
