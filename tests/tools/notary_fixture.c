@@ -65,8 +65,8 @@ int main(int argc, char **argv)
     if (mk_root(&src, n, head.root) || sth_sign(&head, &key) ||
         mk_inclusion_proof(&src, at, n, path, &count))
         return 1;
-    json_t *r = receipt_build(hash, NOTARY_TOPIC, 0, at, t0 + (int64_t)at, leaf_at, path, count,
-                              &head);
+    json_t *r =
+        receipt_build(hash, NOTARY_TOPIC, 0, at, t0 + (int64_t)at, leaf_at, path, count, &head);
     if (!r || json_dump_file(r, argv[2], JSON_INDENT(2)))
         return 1;
     json_decref(r);
