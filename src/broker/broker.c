@@ -540,7 +540,16 @@ static void part_close(struct broker *b, struct bpart *p, bool remove_files)
         }
     }
     plg_log_set_hooks(p->log, NULL);
+    int64_t end = plg_log_end_offset(p->log);
     int rc = plg_log_close(p->log);
+    if (!rc && p->tree && !remove_files) {
+        int trc = ptree_mark_clean(p->tree, (uint64_t)end);
+        if (trc)
+            PLG_WARN("broker",
+                     "msg=\"Merkle tree not marked clean; it is re-derived on the next start\" "
+                     "topic=%s partition=%d error=\"%s\"",
+                     p->t->name, p->id, plg_strerror(trc));
+    }
     ptree_close(p->tree);
     if (rc)
         PLG_ERROR("broker",

@@ -503,6 +503,65 @@ int ptree_sync(struct ptree *t)
     return 0;
 }
 
+#define CLEAN_MARKER "merkle.clean"
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) != 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+int ptree_mark_clean(struct ptree *t, uint64_t log_end)
+{
+    if (!t->dir)
+        return 0;
+    if (t->error)
+        return t->error;
+    int rc = flush_out(t);
+    if (rc)
+        return rc;
+    if (t->size != log_end)
+        return PLG_ESTATE;
+    if ((rc = ptree_sync(t)))
+        return rc;
+    char path[PATH_MAX], text[32];
+    snprintf(path, sizeof path, "%s/" CLEAN_MARKER, t->dir);
+    int len = snprintf(text, sizeof text, "%" PRIu64 "\n", t->size);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, (size_t)len) != len || fdatasync(fd) != 0)
+        rc = errno ? -errno : -EIO;
+    close(fd);
+    return rc ? rc : sync_dir(t->dir);
+}
+
+/* Reads and removes the clean-shutdown marker; true with *size when one was present and valid. */
+static bool take_clean_marker(const char *dir, uint64_t *size)
+{
+    char path[PATH_MAX], text[32] = {0};
+    snprintf(path, sizeof path, "%s/" CLEAN_MARKER, dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    /* Removed durably before anything is appended: a later crash must not find it. */
+    if (unlink(path) != 0 || sync_dir(dir) != 0)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (n <= 0 || errno || end == text || *end != '\n')
+        return false;
+    *size = v;
+    return true;
+}
+
 /* ---- open / recovery ------------------------------------------------------------------------- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -677,17 +736,24 @@ int ptree_open(const char *dir, plg_log_t *log, struct ptree **out, struct ptree
     if (rec)
         *rec = (struct ptree_recovery){0, UINT64_MAX, 0, 0};
     int rc = 0;
+    bool clean = false;
+    uint64_t clean_size = 0;
     if (dir) {
         t->dir = strdup(dir);
         if (!t->dir)
             rc = PLG_ENOMEM;
-        if (!rc)
+        if (!rc) {
+            clean = take_clean_marker(t->dir, &clean_size);
             rc = load_files(t, rec);
+        }
     }
     if (!rc)
         rc = load_frontier(t);
-    /* The newest file was written without fsync: re-derive it from the log. */
+    /* The newest file was written without fsync: re-derive it from the log, unless the last
+     * shutdown was clean and the files hold exactly the leaves the log holds. */
     uint64_t from = t->nfiles ? t->files[t->nfiles - 1].base : 0;
+    if (clean && clean_size == t->size && t->size == (uint64_t)plg_log_end_offset(log))
+        from = t->size;
     if (!rc)
         rc = catch_up(t, log, from, rec);
     if (rc) {

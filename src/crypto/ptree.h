@@ -18,6 +18,8 @@
  * Recovery (ptree_open): a torn record at a file end is cut; files must chain (each base = the
  * previous end); the newest file is always re-derived from the log, and leaves past the log end
  * are dropped, so a tree that does not match the log after a crash is rebuilt from the log.
+ * After a clean shutdown (ptree_mark_clean) the newest file is trusted when its leaf count
+ * matches the marker and the log end, so a restart does not rehash the active segment.
  *
  * Thread model: the log's owner thread (the hooks run inside plg_log_append). Depends on the
  * public log API (pyralog/log.h) and the batch parser (storage/batch.h).
@@ -72,6 +74,14 @@ int ptree_root(struct ptree *t, uint64_t size, uint8_t out[32]);
 int ptree_leaf(struct ptree *t, uint64_t index, uint8_t out[32]);
 /* fsyncs every file. */
 int ptree_sync(struct ptree *t);
+/*
+ * Clean shutdown: makes every file durable and records in <dir>/merkle.clean that the tree
+ * covers exactly log_end leaves, so the next ptree_open trusts the newest file instead of
+ * re-deriving it from the log. Call after the log itself was closed cleanly (flushed). The
+ * marker is consumed (removed, durably) by ptree_open, so a crash after a later start never
+ * finds a stale one. 0, PLG_ESTATE when the tree does not match log_end, or the I/O error.
+ */
+int ptree_mark_clean(struct ptree *t, uint64_t log_end);
 
 /*
  * Leaf hashes of every record of one stored batch (CRC not checked here): calls fn(ctx, offset,

@@ -186,7 +186,37 @@ static void test_maintained_and_recovered(void **state)
     ptree_close(t);
     t = open_tree(log, &rec);
     assert_true(rec.loaded == ref.size);
-    assert_true(rec.rebuilt < ref.size);
+    assert_true(rec.rebuilt > 0 && rec.rebuilt < ref.size);
+    check_tree(t);
+
+    /* Marked clean: nothing re-derived, and the marker is consumed by the open. */
+    plg_log_set_hooks(log, NULL);
+    assert_int_equal(ptree_mark_clean(t, (uint64_t)plg_log_end_offset(log) + 1), PLG_ESTATE);
+    assert_int_equal(ptree_mark_clean(t, (uint64_t)plg_log_end_offset(log)), 0);
+    ptree_close(t);
+    t = open_tree(log, &rec);
+    assert_true(rec.loaded == ref.size);
+    assert_true(rec.rebuilt == 0 && rec.rebuilt_from == UINT64_MAX);
+    check_tree(t);
+    char marker[600];
+    snprintf(marker, sizeof marker, "%s/merkle.clean", dir);
+    assert_int_equal(access(marker, F_OK), -1);
+
+    /* A marker that does not match the files (appends after it was written) is not trusted. */
+    plg_log_set_hooks(log, NULL);
+    assert_int_equal(ptree_mark_clean(t, (uint64_t)plg_log_end_offset(log)), 0);
+    ptree_close(t);
+    t = open_tree(log, &rec);
+    append_batch(log, 4);
+    check_tree(t);
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    FILE *mf = fopen(marker, "w");
+    assert_non_null(mf);
+    fprintf(mf, "%llu\n", (unsigned long long)ref.size - 4);
+    fclose(mf);
+    t = open_tree(log, &rec);
+    assert_true(rec.rebuilt > 0);
     check_tree(t);
 
     /* Torn tail of the newest file (crash mid-write). */
