@@ -26,6 +26,7 @@
 #include "broker/group_coord.h"
 #include "broker/merkle_rpc.h"
 #include "broker/rpc_methods.h"
+#include "obelisk/service.h"
 #include "cli/cli.h"
 #include "net/net.h"
 #include "pyralog/log.h"
@@ -157,6 +158,7 @@ struct server {
     struct net_server *kafka;
     struct broker_rpc *rpc;    /* HTTP/WebSocket JSON-RPC (src/broker/rpc_methods.h) */
     struct merkle_rpc *merkle; /* merkle.* and notary.* methods (src/broker/merkle_rpc.h) */
+    struct obl_service *obl;   /* Scarab IDs for id.next (src/obelisk/service.h), or NULL */
     uv_signal_t sigterm, sigint;
     uv_timer_t grace;
     int stopping;   /* signals seen */
@@ -286,6 +288,18 @@ static int http_start(struct server *s, const char *host, int port, int *bound_p
         return rc;
     }
     *bound_port = broker_rpc_port(s->rpc);
+    /* id.next: Scarab IDs from this node (time floor under <data>/obelisk/, node id = node.id).
+     * Needs files, so not in --memory-only mode; node ids above 1023 do not fit a Scarab ID. */
+    int64_t node = config_int(&s->cfg, "node.id");
+    if (!config_bool(&s->cfg, "memory.only") && node <= 1023) {
+        struct obl_service_opts so = {.data_dir = config_get(&s->cfg, "data.dir"),
+                                      .node_id = (unsigned)node};
+        rc = obl_service_open(&so, &s->obl);
+        if (rc == 0)
+            rc = obl_rpc_register(broker_rpc_dispatcher(s->rpc), s->obl, 1);
+        if (rc)
+            PLG_WARN("server", "msg=\"id.next unavailable\" error=\"%s\"", plg_strerror(rc));
+    }
     return 0;
 }
 
@@ -505,6 +519,7 @@ int cmd_server(int argc, char **argv)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     broker_rpc_free(s->rpc);
     merkle_rpc_free(s->merkle);
+    obl_service_close(s->obl);
     net_server_free(s->kafka);
     if (uv_loop_close(&s->loop) != 0)
         PLG_WARN("server", "msg=\"event loop closed with handles open\"");

@@ -43,9 +43,10 @@ static void obl_collect(void *ctx, struct mx_sink *sink)
     mx_sink_family(sink, "pyralog_obelisk_sequences_open", "named sequences open on this node",
                    MX_GAUGE);
     mx_sink_sample(sink, NULL, (double)s->nseqs);
-    mx_sink_family(sink, "pyralog_obelisk_time_floor_ms",
-                   "durable Scarab time floor, ms since 2025-01-01T00:00:00Z", MX_GAUGE);
-    mx_sink_sample(sink, NULL, (double)plg_scarab_floor(s->gen));
+    /* Seconds, as Prometheus names units (promtool refuses the abbreviation "ms"). */
+    mx_sink_family(sink, "pyralog_obelisk_time_floor_seconds",
+                   "durable Scarab time floor, seconds since 2025-01-01T00:00:00Z", MX_GAUGE);
+    mx_sink_sample(sink, NULL, (double)plg_scarab_floor(s->gen) / 1000.0);
 }
 
 void obl_service_count_ids(struct obl_service *s, uint64_t n)

@@ -51,7 +51,7 @@ int obl_service_seq(struct obl_service *s, const char *name, uint64_t n, uint64_
 
 /* Metrics: Scarab IDs handed out by a front end, and requests answered with an error. The
  * service also exports pyralog_obelisk_sequence_values_total, _fsyncs_total, _sequences_open and
- * _time_floor_ms in the default registry (mx_default()). */
+ * _time_floor_seconds in the default registry (mx_default()). */
 void obl_service_count_ids(struct obl_service *s, uint64_t n);
 void obl_service_count_error(struct obl_service *s);
 

@@ -177,6 +177,15 @@ def main():
         rpc.err("log.read", {"topic": "t1", "partition": 1, "offset": 0, "max_records": 0},
                 -32602, "max_records")
 
+        # id.next: Scarab IDs as decimal strings, strictly increasing
+        ids = rpc.ok("id.next", {"count": 5})["ids"]
+        assert len(ids) == 5 and all(isinstance(x, str) for x in ids), ids
+        assert [int(x) for x in ids] == sorted(set(int(x) for x in ids)), ids
+        more = rpc.ok("id.next", {})["ids"]
+        assert len(more) == 1 and int(more[0]) > int(ids[-1]), (ids, more)
+        rpc.err("id.next", {"count": 0}, -32602)
+        rpc.err("id.next", {"count": "many"}, -32602)
+
         # subscriptions need a WebSocket
         rpc.err("log.subscribe", {"topic": "t1", "partition": 0, "offset": 0}, -32006,
                 "WebSocket")
