@@ -46,6 +46,12 @@ static void clean(void)
     }
 }
 
+static void remove_dir(void)
+{
+    clean();
+    rmdir(dir);
+}
+
 static size_t take(const uint8_t **p, size_t *n, size_t want)
 {
     if (want > *n)
@@ -62,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(dir, sizeof dir, "%s/plg-fuzz-segment-%d",
                  stat("/dev/shm", &st) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
         mkdir(dir, 0755);
+        atexit(remove_dir);
     }
     clean();
     if (size < 1)

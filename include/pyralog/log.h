@@ -181,10 +181,11 @@ int plg_log_append_at(plg_log_t *log, const uint8_t *batch, size_t len);
 /*
  * A read result: `len` bytes of whole batches starting at file position `pos` of `fd` (for
  * sendfile/pread), or at `data` when the segment is in memory (memory-only logs; data is also
- * set for disk logs, NULL there). The batch containing `offset` comes first, so it may start
- * before `offset` (Kafka semantics: the client skips earlier records). The slice holds a
- * reference on its segment: the fd stays open and valid until plg_log_slice_release(), even if
- * retention deletes the segment meanwhile. len == 0 means no data at offset (end of log).
+ * set for disk logs: a read-only mapping of the segment file). The batch containing `offset` comes
+ * first, so it may start before `offset` (Kafka semantics: the client skips earlier records). The
+ * slice holds a reference on its segment: the fd stays open and valid until
+ * plg_log_slice_release(), even if retention deletes the segment meanwhile. len == 0 means no data
+ * at offset (end of log).
  */
 struct plg_log_slice {
     int fd;
@@ -235,7 +236,9 @@ int plg_log_roll(plg_log_t *log);
 
 /*
  * Applies retention.ms / retention.bytes (cleanup.policy must include delete): deletes whole
- * sealed segments from the oldest; the log start offset moves to the first kept segment.
+ * sealed segments from the oldest; the log start offset moves to the first kept segment. When
+ * even the active segment's newest record is older than retention.ms, it is rolled first so it
+ * can go too (the log is then empty, start == end).
  * *deleted (may be NULL) counts segments removed. Call periodically from the owner thread.
  */
 int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted);

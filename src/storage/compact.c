@@ -9,7 +9,8 @@
  * they are. A batch keeping every record is copied byte for byte (compression kept); a batch
  * losing some is rebuilt uncompressed with the same base offset, lastOffsetDelta, producer
  * fields and timestamp type, and the survivors keep their offsets; a batch losing all becomes an
- * empty batch over the same offset span, so segments stay contiguous in offsets.
+ * empty batch over the same offset span, and a run of such batches (same producer and kind)
+ * collapses into one, so segments stay contiguous in offsets at 61 bytes per run.
  *
  * Files: the new segment is written to "<base>.log.cleaned" and synced; the old index files are
  * removed, the cleaned file renamed over "<base>.log" and the directory synced; indexes are then
@@ -19,6 +20,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -216,10 +218,35 @@ static int rebuild_batch(struct rewrite *w, const struct batch *b, struct buf *s
 }
 
 /* Writes the compacted contents of s into out; *changed when any record went. */
+/*
+ * Extends the empty batch at out[at] (the last batch written) to also cover b's offsets, when
+ * both belong to the same producer and kind and the span fits; true when merged.
+ */
+static bool merge_empty(struct buf *out, size_t at, const struct batch *b)
+{
+    struct batch e;
+    if (batch_parse(out->data + at, out->len - at, &e) || e.record_count != 0 ||
+        e.producer_id != b->producer_id ||
+        ((e.attributes ^ b->attributes) & ~BATCH_ATTR_CODEC_MASK) != 0)
+        return false;
+    int64_t lod = batch_last_offset(b) - e.base_offset;
+    if (lod > INT32_MAX)
+        return false;
+    uint8_t *p = out->data + at;
+    be32_put(p + BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)lod);
+    if (b->max_timestamp > e.max_timestamp)
+        be64_put(p + BATCH_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
+    be32_put(p + BATCH_OFF_CRC, batch_compute_crc(p, e.size));
+    return true;
+}
+
+/* Writes the compacted contents of s into out; *changed when any record went. Runs of batches
+ * left without records collapse into one empty batch spanning their offsets. */
 static int compact_segment(struct rewrite *w, const struct segment *s, struct buf *scratch,
                            struct buf *out, bool *changed)
 {
     *changed = false;
+    size_t empty_at = SIZE_MAX; /* offset in out of a trailing empty batch */
     for (int64_t pos = 0; pos < s->size;) {
         struct batch b;
         int rc = batch_parse(s->map + pos, (size_t)(s->size - pos), &b);
@@ -228,19 +255,27 @@ static int compact_segment(struct rewrite *w, const struct segment *s, struct bu
         pos += (int64_t)b.size;
         if (batch_is_control(&b)) {
             buf_put(out, b.records - BATCH_HEADER_SIZE, b.size);
+            empty_at = SIZE_MAX;
             continue;
         }
         w->kept = w->dropped = 0;
         if ((rc = for_records(&b, scratch, count_record, w)) != 0)
             return rc;
-        if (w->dropped == 0) {
-            buf_put(out, b.records - BATCH_HEADER_SIZE, b.size);
+        if (w->kept == 0 && empty_at != SIZE_MAX && merge_empty(out, empty_at, &b)) {
+            *changed = true;
+            w->dropped_total += w->dropped;
             continue;
         }
-        *changed = true;
-        w->dropped_total += w->dropped;
-        if ((rc = rebuild_batch(w, &b, scratch, out)) != 0)
-            return rc;
+        size_t at = out->len;
+        if (w->dropped == 0) {
+            buf_put(out, b.records - BATCH_HEADER_SIZE, b.size);
+        } else {
+            *changed = true;
+            w->dropped_total += w->dropped;
+            if ((rc = rebuild_batch(w, &b, scratch, out)) != 0)
+                return rc;
+        }
+        empty_at = w->kept == 0 ? at : SIZE_MAX;
     }
     return out->oom ? PLG_ENOMEM : 0;
 }

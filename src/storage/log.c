@@ -829,6 +829,15 @@ int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted)
     int32_t n = 0;
     if (log->cfg.cleanup_policy & PLG_CLEANUP_DELETE) {
         int64_t now = log_now(log);
+        struct segment *act = log_active(log);
+        if (log->cfg.retention_ms >= 0 && act->size > 0 &&
+            act->max_ts < now - log->cfg.retention_ms) {
+            /* Everything in the active segment has expired too: seal it so it can go (as
+             * Kafka does), leaving an empty active segment at the end offset. */
+            int rc = roll(log);
+            if (rc)
+                return rc;
+        }
         int64_t total = plg_log_size_bytes(log);
         while (log->nsegs > 1) {
             struct segment *s = log->segs[0];

@@ -294,12 +294,57 @@ static void test_compact_off_and_active(void **state)
     assert_int_equal(plg_log_close(log), 0);
 }
 
+/* One key overwritten 300 times in single-record batches: compaction leaves one record and
+ * collapses the dropped batches into one empty batch per segment. */
+static void test_compact_collapses_empty_batches(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    c.segment_bytes = 4096;
+    c.fsync_policy = PLG_FSYNC_NEVER;
+    c.cleanup_policy = PLG_CLEANUP_COMPACT;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    nmodel = 0;
+    for (int i = 0; i < 300; i++) {
+        struct batch_builder bb;
+        batch_builder_init(&bb, 0, fake_now);
+        char v[32];
+        int vl = snprintf(v, sizeof v, "value-%d", i);
+        assert_int_equal(batch_builder_add(&bb, fake_now, "key1", 4, v, vl, NULL, 0), 0);
+        uint8_t *b;
+        size_t len;
+        assert_int_equal(batch_builder_finish(&bb, -1, &b, &len), 0);
+        batch_builder_destroy(&bb);
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        free(b);
+        model[nmodel++] = (struct rec){i, 1, i, fake_now};
+    }
+    assert_int_equal(plg_log_roll(log), 0);
+    int32_t segs = plg_log_segment_count(log);
+    int64_t removed;
+    assert_int_equal(plg_log_compact(log, &removed), 0);
+    assert_int_equal(removed, 299);
+    static struct rec got[NREC + 64], want[NREC + 64];
+    int nw = expected(300, fake_now, c.delete_retention_ms, want);
+    assert_int_equal(nw, 1);
+    check_equal(got, read_all(log, got, NREC + 64), want, nw);
+    /* (segments - 1) empty batches + the surviving batch, 61 bytes each plus one record. */
+    assert_true(plg_log_size_bytes(log) <= (int64_t)segs * 61 + 100);
+    assert_int_equal(plg_log_close(log), 0);
+    struct plg_log_problem pr;
+    assert_int_equal(plg_log_verify_dir(dir, 0, &pr, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_compact_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_off_and_active, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_collapses_empty_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -642,6 +642,42 @@ static void test_retention(void **state)
     free_stored(st, N);
 }
 
+/* A quiet log whose only (active) segment has expired is emptied: start == end. */
+static void test_retention_active_expired(void **state)
+{
+    (void)state;
+    struct plg_log_config c = small_cfg();
+    c.retention_ms = 60000;
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log = open_log(&o);
+    struct stored st[3];
+    fill(log, st, 3, fake_now - 30000); /* 30 s old: kept */
+    assert_int_equal(plg_log_segment_count(log), 1);
+    int32_t del;
+    assert_int_equal(plg_log_enforce_retention(log, &del), 0);
+    assert_int_equal(del, 0);
+    assert_int_equal(plg_log_start_offset(log), 0);
+    fake_now += 40000; /* now 70 s old: expired */
+    assert_int_equal(plg_log_enforce_retention(log, &del), 0);
+    assert_int_equal(del, 1);
+    assert_int_equal(plg_log_start_offset(log), 9);
+    assert_int_equal(plg_log_end_offset(log), 9);
+    assert_int_equal(plg_log_segment_count(log), 1);
+    struct plg_log_slice s;
+    assert_int_equal(plg_log_read(log, 0, 100, &s), PLG_ERANGE);
+    struct stored more[2];
+    fill(log, more, 2, fake_now);
+    assert_int_equal(more[0].base, 9);
+    check_all(log, more, 2);
+    assert_int_equal(plg_log_close(log), 0);
+    log = open_log(&o);
+    assert_int_equal(plg_log_start_offset(log), 9);
+    check_all(log, more, 2);
+    assert_int_equal(plg_log_close(log), 0);
+    free_stored(st, 3);
+    free_stored(more, 2);
+}
+
 static void test_delete_records(void **state)
 {
     (void)state;
@@ -967,6 +1003,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_active_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hooks_and_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_errors, setup, teardown),
