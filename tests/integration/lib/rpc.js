@@ -18,6 +18,8 @@ function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + m
 // Spawns argv, resolves once stderr contains `ready`: {child, log()}.
 async function startProc(argv, ready) {
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Never leave the child behind, whatever way this test process ends.
+  process.on('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
   let log = '';
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('not ready:\n' + log)), 30000);
