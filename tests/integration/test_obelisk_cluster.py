@@ -26,7 +26,8 @@ def main():
         try:
             addrs = ",".join(n.listen for n in nodes)
             outs = [os.path.join(d, "ids-%d.bin" % c) for c in range(CLIENTS)]
-            clients = [subprocess.Popen([TOOL, addrs, str(SECONDS), str(1 + 7 * c % 40),
+            # Clients run until SIGTERM, so each is certainly running before and after the kill.
+            clients = [subprocess.Popen([TOOL, addrs, "0", str(1 + 7 * c % 40),
                                          "--out", outs[c]], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
                        for c in range(CLIENTS)]
@@ -34,6 +35,10 @@ def main():
             nodes[1].p.send_signal(signal.SIGKILL)
             nodes[1].p.wait()
             kill_time = time.time()
+            time.sleep(SECONDS / 2)
+            for c in clients:
+                assert c.poll() is None, "client ended early: %s" % (c.communicate(),)
+                c.send_signal(signal.SIGTERM)
             results = [c.communicate(timeout=60) for c in clients]
             for c, (out, err) in zip(clients, results):
                 print(out.strip(), err.strip())

@@ -5,14 +5,16 @@
  *
  * Takes Scarab IDs in batches of BATCH from the Obelisk nodes NODES (as for --obelisk) through
  * the libpyralog client for SECONDS, writing every ID as 8 raw native-endian bytes to FILE when
- * given. Prints one line: "ids=N requests=R errors=E ids_per_s=X". Exit 1 when an error was not
- * recovered by failover (the client returned an error).
+ * given. SECONDS 0 means until SIGTERM. Prints one line: "ids=N requests=R errors=E
+ * ids_per_s=X". Exit 1 when an error was not recovered by failover (the client returned an
+ * error).
  *
  * With --seq NAME it alternates: BATCH IDs, then 1-20 values of sequence NAME, and writes
  * records of three u64 (kind 1 = ID: value, 1; kind 2 = sequence: first, count), stopping at the
  * first error (exit 3: for crash tests that kill the node under it).
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,14 @@
 
 #include "pyralog/obelisk.h"
 #include "pyralog/pyralog.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
 
 static double now_s(void)
 {
@@ -81,7 +91,11 @@ int main(int argc, char **argv)
         plg_pharaoh_close(p);
         return now_s() - t0 < secs ? 3 : 0;
     }
-    while ((t = now_s()) - t0 < secs) {
+    if (secs <= 0) {
+        secs = 1e9;
+        signal(SIGTERM, on_term);
+    }
+    while ((t = now_s()) - t0 < secs && !stop) {
         rc = plg_pharaoh_ids(p, ids, batch);
         reqs++;
         if (rc) {
