@@ -1,5 +1,6 @@
 """Shared helpers for integration tests: free loopback ports, temp dirs, and servers started as
 real processes that are always killed by PID. Python 3 standard library only."""
+import atexit
 import os
 import shutil
 import signal
@@ -29,8 +30,19 @@ class TempDir:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+_started = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A test that fails between start() and stop() must not leave its servers running."""
+    for p in _started:
+        p.kill()
+
+
 class Proc:
-    """A child process that prints a ready line on stderr. Use as a context manager."""
+    """A child process that prints a ready line on stderr. Use as a context manager; every
+    started process is also killed by PID when the test process exits, whatever happened."""
 
     def __init__(self, args, ready, timeout=30, env=None, log_path=None):
         self.args = args
@@ -44,6 +56,7 @@ class Proc:
         self.log = open(self.log_path, "w+")
         self.p = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log,
                                   env=self.env)
+        _started.append(self)
         deadline = time.time() + self.timeout
         while time.time() < deadline:
             with open(self.log_path) as f:
