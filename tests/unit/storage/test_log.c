@@ -507,6 +507,33 @@ static void test_fsync_interval(void **state)
     assert_int_equal(plg_log_close(log), 0);
 }
 
+/* fsync=always with always_in_flusher: appends return at once and the flusher thread makes them
+ * durable (group commit); nothing is reported on the appending thread. */
+static void test_fsync_always_in_flusher(void **state)
+{
+    (void)state;
+    struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    struct plg_log_config c = small_cfg();
+    assert_int_equal(plg_log_config_set(&c, "fsync", "always"), 0);
+    struct plg_log_options o = disk_opts(&c);
+    o.on_durable = on_durable;
+    o.durable_ctx = &d;
+    o.always_in_flusher = true;
+    plg_log_t *log = open_log(&o);
+    for (int round = 0; round < 3; round++) {
+        append_n(log, 40); /* rolls several segments too */
+        int64_t end = plg_log_end_offset(log);
+        for (int t = 0; t < 1000 && plg_log_durable_offset(log) < end; t++)
+            usleep(2000);
+        assert_int_equal(plg_log_durable_offset(log), end);
+        pthread_mutex_lock(&d.mu);
+        assert_int_equal(d.last, end);
+        assert_false(pthread_equal(d.thread, pthread_self())); /* the flusher thread */
+        pthread_mutex_unlock(&d.mu);
+    }
+    assert_int_equal(plg_log_close(log), 0);
+}
+
 static void test_fsync_never_and_flush(void **state)
 {
     (void)state;
@@ -999,6 +1026,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_sealed_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_always, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsync_always_in_flusher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_never_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
