@@ -1137,6 +1137,12 @@ static void broker_metrics_init(struct broker *b)
                                   "Records appended to partition logs (Kafka and JSON-RPC).", NULL);
     b->m_bytes_in = mx_counter_get(r, "pyralog_log_bytes_appended_total",
                                    "Record batch bytes appended to partition logs.", NULL);
+    b->m_recs_out =
+        mx_counter_get(r, "pyralog_fetch_records_out_total",
+                       "Record offsets sent to Kafka consumers in Fetch responses.", NULL);
+    b->m_bytes_out =
+        mx_counter_get(r, "pyralog_fetch_bytes_out_total",
+                       "Record batch bytes sent to Kafka consumers in Fetch responses.", NULL);
     b->m_append_err = mx_counter_get(r, "pyralog_log_append_errors_total",
                                      "Appends the storage refused or failed.", NULL);
     b->m_bad_frames =

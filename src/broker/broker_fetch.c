@@ -191,7 +191,7 @@ static bool fetch_eval(struct fetch *f, bool final)
     }
     resp.nresponses = f->nt;
     int64_t budget = f->max_bytes > 0 ? f->max_bytes : 0;
-    int64_t total = 0;
+    int64_t total = 0, records = 0;
     bool any_error = false;
     for (int32_t i = 0; i < f->nt; i++) {
         struct ftopic *ft = &f->topics[i];
@@ -263,12 +263,17 @@ static bool fetch_eval(struct fetch *f, bool final)
             pr->records.len = (int32_t)fp->slice.len;
             pr->records.ext = fp;
             total += (int64_t)fp->slice.len;
+            records += fp->slice.next_offset - fp->offset;
         }
     }
     if (!final && !any_error && total < f->min_bytes) {
         release_slices(f);
         return false;
     }
+    /* Records out counts the offsets from the fetch offset to the end of the last batch sent
+     * (what the consumer moves past); offsets compaction removed are included. */
+    mx_counter_add(b->m_recs_out, (uint64_t)records);
+    mx_counter_add(b->m_bytes_out, (uint64_t)total);
     fetch_respond(f, &resp);
     return true;
 }

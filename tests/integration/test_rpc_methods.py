@@ -250,6 +250,10 @@ def main():
         assert value_of(m1, "pyralog_log_records_appended_total") - \
             value_of(m0, "pyralog_log_records_appended_total") >= 250 + 11
         assert value_of(m1, 'pyralog_net_connections_accepted_total{listener="kafka"}') >= 5
+        # kcat read the RPC-appended records back: Fetch reports records and bytes out
+        assert value_of(m1, "pyralog_fetch_records_out_total") - \
+            value_of(m0, "pyralog_fetch_records_out_total") >= 11
+        assert value_of(m1, "pyralog_fetch_bytes_out_total") > 0
         assert value_of(m1, "pyralog_process_cpu_seconds_total") > 0
         # a second server on the same HTTP port: one clear line, exit 1, no crash
         with plg.TempDir() as d2:
