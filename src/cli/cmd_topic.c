@@ -9,8 +9,9 @@
 #include "cli/cli.h"
 #include "cli/kclient.h"
 
-#define ADMIN_TIMEOUT_MS 60000 /* creating many partitions fsyncs each one: slow disks need time   \
-                                */
+#define ADMIN_TIMEOUT_MS                                                                           \
+    60000 /* creating many partitions fsyncs each one: slow disks need time                        \
+           */
 
 static void usage(FILE *out)
 {
