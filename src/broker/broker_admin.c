@@ -15,23 +15,6 @@
 #define CONFIG_SOURCE_DYNAMIC_TOPIC 1
 #define CONFIG_SOURCE_DEFAULT 5
 
-static void *aalloc(struct broker_req *rq, size_t n, size_t size)
-{
-    return karena_alloc(&rq->arena, (n ? n : 1) * size);
-}
-
-static char *astr(struct broker_req *rq, struct kstr s)
-{
-    if (s.len < 0)
-        return NULL;
-    char *z = karena_alloc(&rq->arena, (size_t)s.len + 1);
-    if (z) {
-        memcpy(z, s.p, (size_t)s.len);
-        z[s.len] = 0;
-    }
-    return z;
-}
-
 static struct kstr amsg(struct broker_req *rq, const char *msg)
 {
     size_t n = strlen(msg);
@@ -42,12 +25,6 @@ static struct kstr amsg(struct broker_req *rq, const char *msg)
     return (struct kstr){z, (int32_t)n};
 }
 
-static void oom(struct broker_req *rq)
-{
-    net_conn_close(rq->conn, "out of memory building a response");
-    broker_noreply(rq);
-}
-
 /* ---- CreateTopics ---- */
 
 static void h_create_topics(struct broker_req *rq)
@@ -56,14 +33,14 @@ static void h_create_topics(struct broker_req *rq)
     const struct kcreatetopics_req *req = rq->body;
     struct kcreatetopics_resp resp = {0};
     int32_t nt = req->ntopics > 0 ? req->ntopics : 0;
-    resp.topics = aalloc(rq, (size_t)nt, sizeof *resp.topics);
+    resp.topics = broker_req_array(rq, (size_t)nt, sizeof *resp.topics);
     if (!resp.topics)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.ntopics = nt;
     for (int32_t i = 0; i < nt; i++) {
         const struct kcreatetopics_topic *ct = &req->topics[i];
         struct kcreatetopics_topic_resp *tr = &resp.topics[i];
-        char *name = astr(rq, ct->name);
+        char *name = broker_req_str(rq, ct->name);
         tr->name = (struct kstr){name, ct->name.len};
         tr->error_message = (struct kstr){NULL, -1};
         tr->num_partitions = -1;
@@ -71,7 +48,7 @@ static void h_create_topics(struct broker_req *rq)
         tr->configs = NULL;
         tr->nconfigs = -1;
         if (!name)
-            return oom(rq);
+            return broker_reply_oom(rq);
         int32_t np = ct->num_partitions == -1 ? b->o.num_partitions : ct->num_partitions;
         if (ct->nassignments > 0) {
             np = ct->nassignments;
@@ -107,15 +84,15 @@ static void h_create_topics(struct broker_req *rq)
             continue;
         }
         int32_t nc = ct->nconfigs > 0 ? ct->nconfigs : 0;
-        const char **kv = aalloc(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        const char **kv = broker_req_array(rq, (size_t)(2 * nc + 1), sizeof *kv);
         if (!kv)
-            return oom(rq);
+            return broker_reply_oom(rq);
         int32_t k = 0;
         for (int32_t c = 0; c < nc; c++) {
             if (ct->configs[c].value.len < 0)
                 continue; /* null value: use the default */
-            kv[k++] = astr(rq, ct->configs[c].name);
-            kv[k++] = astr(rq, ct->configs[c].value);
+            kv[k++] = broker_req_str(rq, ct->configs[c].name);
+            kv[k++] = broker_req_str(rq, ct->configs[c].value);
         }
         kv[k] = NULL;
         char why[256] = "";
@@ -153,7 +130,7 @@ static void h_create_topics(struct broker_req *rq)
         tr->num_partitions = np;
         tr->replication_factor = 1;
         tr->nconfigs = 0;
-        tr->configs = aalloc(rq, 1, sizeof *tr->configs);
+        tr->configs = broker_req_array(rq, 1, sizeof *tr->configs);
     }
     broker_reply(rq, &resp);
 }
@@ -166,13 +143,13 @@ static void h_delete_topics(struct broker_req *rq)
     const struct kdeletetopics_req *req = rq->body;
     struct kdeletetopics_resp resp = {0};
     int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
-    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
     if (!resp.responses)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         struct kdeletetopics_result *r = &resp.responses[i];
-        char *name = astr(rq, req->topic_names[i]);
+        char *name = broker_req_str(rq, req->topic_names[i]);
         r->name = (struct kstr){name, req->topic_names[i].len};
         r->error_message = (struct kstr){NULL, -1};
         if (!name || broker_topic_delete(b, name) == PLG_ENOTFOUND)
@@ -189,14 +166,14 @@ static void h_create_partitions(struct broker_req *rq)
     const struct kcreatepartitions_req *req = rq->body;
     struct kcreatepartitions_resp resp = {0};
     int32_t n = req->ntopics > 0 ? req->ntopics : 0;
-    resp.results = aalloc(rq, (size_t)n, sizeof *resp.results);
+    resp.results = broker_req_array(rq, (size_t)n, sizeof *resp.results);
     if (!resp.results)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresults = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kcreatepartitions_topic *ct = &req->topics[i];
         struct kcreatepartitions_result *r = &resp.results[i];
-        char *name = astr(rq, ct->name);
+        char *name = broker_req_str(rq, ct->name);
         r->name = (struct kstr){name, ct->name.len};
         r->error_message = (struct kstr){NULL, -1};
         struct btopic *t = name ? broker_topic_find(b, name, strlen(name)) : NULL;
@@ -254,9 +231,9 @@ static void h_describe_configs(struct broker_req *rq)
     const struct kdescribeconfigs_req *req = rq->body;
     struct kdescribeconfigs_resp resp = {0};
     int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.results = aalloc(rq, (size_t)n, sizeof *resp.results);
+    resp.results = broker_req_array(rq, (size_t)n, sizeof *resp.results);
     if (!resp.results)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresults = n;
     const char *const *keys = plg_log_config_keys();
     size_t nkeys = 0;
@@ -266,13 +243,14 @@ static void h_describe_configs(struct broker_req *rq)
         const struct kdescribeconfigs_resource *res = &req->resources[i];
         struct kdescribeconfigs_result *r = &resp.results[i];
         r->resource_type = res->resource_type;
-        r->resource_name = (struct kstr){astr(rq, res->resource_name), res->resource_name.len};
+        r->resource_name =
+            (struct kstr){broker_req_str(rq, res->resource_name), res->resource_name.len};
         r->error_message = (struct kstr){NULL, -1};
-        r->configs = aalloc(
+        r->configs = broker_req_array(
             rq, nkeys + (size_t)(res->nconfiguration_keys > 0 ? res->nconfiguration_keys : 0),
             sizeof *r->configs);
         if (!r->configs)
-            return oom(rq);
+            return broker_reply_oom(rq);
         if (res->resource_type == KRESOURCE_BROKER) {
             r->nconfigs = 0; /* broker configs are static (file/env/flags), none dynamic */
             continue;
@@ -297,7 +275,7 @@ static void h_describe_configs(struct broker_req *rq)
                     k++;
         } else {
             for (int32_t j = 0; j < res->nconfiguration_keys; j++) {
-                char *key = astr(rq, res->configuration_keys[j]);
+                char *key = broker_req_str(rq, res->configuration_keys[j]);
                 if (key && describe_one(rq, t, key, &r->configs[k]) == 0)
                     k++;
             }
@@ -328,7 +306,7 @@ static struct btopic *alter_target(struct broker_req *rq, int8_t type, struct ks
                                    struct kalterconfigs_result *r)
 {
     r->resource_type = type;
-    r->resource_name = (struct kstr){astr(rq, name), name.len};
+    r->resource_name = (struct kstr){broker_req_str(rq, name), name.len};
     r->error_message = (struct kstr){NULL, -1};
     if (type != KRESOURCE_TOPIC) {
         r->error_code = KERR_INVALID_REQUEST;
@@ -346,9 +324,9 @@ static void h_alter_configs(struct broker_req *rq)
     const struct kalterconfigs_req *req = rq->body;
     struct kalterconfigs_resp resp = {0};
     int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
     if (!resp.responses)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kalterconfigs_resource *res = &req->resources[i];
@@ -358,15 +336,15 @@ static void h_alter_configs(struct broker_req *rq)
             continue;
         /* AlterConfigs replaces the whole set of overrides. */
         int32_t nc = res->nconfigs > 0 ? res->nconfigs : 0;
-        const char **kv = aalloc(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        const char **kv = broker_req_array(rq, (size_t)(2 * nc + 1), sizeof *kv);
         if (!kv)
-            return oom(rq);
+            return broker_reply_oom(rq);
         int32_t k = 0;
         for (int32_t c = 0; c < nc; c++) {
             if (res->configs[c].value.len < 0)
                 continue;
-            kv[k++] = astr(rq, res->configs[c].name);
-            kv[k++] = astr(rq, res->configs[c].value);
+            kv[k++] = broker_req_str(rq, res->configs[c].name);
+            kv[k++] = broker_req_str(rq, res->configs[c].value);
         }
         kv[k] = NULL;
         alter_topic(rq, t, kv, req->validate_only, r);
@@ -379,9 +357,9 @@ static void h_incremental_alter_configs(struct broker_req *rq)
     const struct kincalterconfigs_req *req = rq->body;
     struct kalterconfigs_resp resp = {0};
     int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
     if (!resp.responses)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kincalterconfigs_resource *res = &req->resources[i];
@@ -393,18 +371,18 @@ static void h_incremental_alter_configs(struct broker_req *rq)
         size_t have = 0;
         while (t->configs && t->configs[have])
             have++;
-        const char **kv = aalloc(rq, have + (size_t)(2 * nc) + 1, sizeof *kv);
+        const char **kv = broker_req_array(rq, have + (size_t)(2 * nc) + 1, sizeof *kv);
         if (!kv)
-            return oom(rq);
+            return broker_reply_oom(rq);
         size_t k = 0;
         for (size_t j = 0; j < have; j++)
             kv[k++] = t->configs[j];
         bool bad = false;
         for (int32_t c = 0; c < nc && !bad; c++) {
             const struct kincalterconfigs_config *op = &res->configs[c];
-            char *name = astr(rq, op->name);
+            char *name = broker_req_str(rq, op->name);
             if (!name)
-                return oom(rq);
+                return broker_reply_oom(rq);
             /* Remove any existing override of this key. */
             size_t w = 0;
             for (size_t j = 0; j < k; j += 2)
@@ -421,7 +399,7 @@ static void h_incremental_alter_configs(struct broker_req *rq)
                     break;
                 }
                 kv[k++] = name;
-                kv[k++] = astr(rq, op->value);
+                kv[k++] = broker_req_str(rq, op->value);
             } else if (op->config_operation != KCONFIG_OP_DELETE) {
                 bad = true;
                 r->error_code = KERR_INVALID_REQUEST;
