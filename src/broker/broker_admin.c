@@ -25,6 +25,28 @@ static struct kstr amsg(struct broker_req *rq, const char *msg)
     return (struct kstr){z, (int32_t)n};
 }
 
+/* A NULL-terminated name, value, ... list of the non-null configs, in the arena (NULL on OOM). */
+static const char **config_list(struct broker_req *rq, const struct kconfig_kv *cfg, int32_t n)
+{
+    n = n > 0 ? n : 0;
+    const char **kv = broker_req_array(rq, (size_t)(2 * n + 1), sizeof *kv);
+    if (!kv)
+        return NULL;
+    int32_t k = 0;
+    for (int32_t c = 0; c < n; c++) {
+        if (cfg[c].value.len < 0)
+            continue; /* null value: use the default */
+        const char *name = broker_req_str(rq, cfg[c].name);
+        const char *value = broker_req_str(rq, cfg[c].value);
+        if (!name || !value)
+            return NULL;
+        kv[k++] = name;
+        kv[k++] = value;
+    }
+    kv[k] = NULL;
+    return kv;
+}
+
 /* ---- CreateTopics ---- */
 
 static void h_create_topics(struct broker_req *rq)
@@ -83,25 +105,16 @@ static void h_create_topics(struct broker_req *rq)
             tr->error_message = amsg(rq, "replication factor must be 1 on a single-node server");
             continue;
         }
-        int32_t nc = ct->nconfigs > 0 ? ct->nconfigs : 0;
-        const char **kv = broker_req_array(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        const char **kv = config_list(rq, ct->configs, ct->nconfigs);
         if (!kv)
             return broker_reply_oom(rq);
-        int32_t k = 0;
-        for (int32_t c = 0; c < nc; c++) {
-            if (ct->configs[c].value.len < 0)
-                continue; /* null value: use the default */
-            kv[k++] = broker_req_str(rq, ct->configs[c].name);
-            kv[k++] = broker_req_str(rq, ct->configs[c].value);
-        }
-        kv[k] = NULL;
         char why[256] = "";
         int rc;
         if (req->validate_only) {
             struct plg_log_config cfg;
             plg_log_config_init(&cfg);
             rc = 0;
-            for (int32_t c = 0; c + 1 < k; c += 2) {
+            for (size_t c = 0; kv[c]; c += 2) {
                 int r = plg_log_config_set(&cfg, kv[c], kv[c + 1]);
                 if (r) {
                     snprintf(why, sizeof why, "%s: %s \"%s\"", kv[c],
@@ -335,18 +348,9 @@ static void h_alter_configs(struct broker_req *rq)
         if (!t)
             continue;
         /* AlterConfigs replaces the whole set of overrides. */
-        int32_t nc = res->nconfigs > 0 ? res->nconfigs : 0;
-        const char **kv = broker_req_array(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        const char **kv = config_list(rq, res->configs, res->nconfigs);
         if (!kv)
             return broker_reply_oom(rq);
-        int32_t k = 0;
-        for (int32_t c = 0; c < nc; c++) {
-            if (res->configs[c].value.len < 0)
-                continue;
-            kv[k++] = broker_req_str(rq, res->configs[c].name);
-            kv[k++] = broker_req_str(rq, res->configs[c].value);
-        }
-        kv[k] = NULL;
         alter_topic(rq, t, kv, req->validate_only, r);
     }
     broker_reply(rq, &resp);
@@ -398,8 +402,11 @@ static void h_incremental_alter_configs(struct broker_req *rq)
                     r->error_message = amsg(rq, "SET needs a value");
                     break;
                 }
+                char *value = broker_req_str(rq, op->value);
+                if (!value)
+                    return broker_reply_oom(rq);
                 kv[k++] = name;
-                kv[k++] = broker_req_str(rq, op->value);
+                kv[k++] = value;
             } else if (op->config_operation != KCONFIG_OP_DELETE) {
                 bad = true;
                 r->error_code = KERR_INVALID_REQUEST;
