@@ -562,8 +562,11 @@ int gsm_join(struct gsm_group *g, const struct gsm_join_req *req, uint64_t token
         /* A static member re-joining under a new id replaces (fences) the old one. */
         struct gsm_member *old = find_instance(g, req->instance_id);
         if (old) {
-            size_t idx;
-            find_member(g, (struct gsm_bytes){(const uint8_t *)old->id, strlen(old->id)}, &idx);
+            size_t idx = 0;
+            struct gsm_member *m =
+                find_member(g, (struct gsm_bytes){(const uint8_t *)old->id, strlen(old->id)}, &idx);
+            assert(m == old); /* find_instance returned a member of this group */
+            (void)m;
             remove_member(g, idx, KERR_FENCED_INSTANCE_ID);
         } else if (g->n_members + g->n_pending >= g->cfg.max_members) {
             return KERR_GROUP_MAX_SIZE_REACHED;

@@ -90,7 +90,7 @@ static int open_index(struct segment *s, const char *name, bool create, int *fd)
 /* Maps the .log read-only over max(s->map_len, file size), page-rounded, at most 4 GiB. */
 static int map_log(struct segment *s)
 {
-    int64_t fsize;
+    int64_t fsize = 0;
     int rc = file_size(s->fd, &fsize);
     if (rc)
         return rc;
@@ -392,7 +392,7 @@ int segment_adopt(struct store *st, int64_t base, int fd, int32_t index_bytes,
     s->fd = fd;
     int rc = map_log(s);
     char name[SEG_NAME_MAX];
-    int64_t fsize = 0, cut;
+    int64_t fsize = 0, cut = 0;
     int reason = 0;
     if (rc == 0) {
         seg_name(name, base, "index");
@@ -483,7 +483,7 @@ int segment_truncate(struct segment *s, int64_t pos, int32_t index_bytes)
 {
     if (ftruncate(s->fd, (off_t)pos) < 0)
         return -errno;
-    int64_t cut;
+    int64_t cut = 0;
     int reason;
     int rc = rebuild(s, index_bytes, pos, &cut, &reason);
     if (rc)
