@@ -98,29 +98,19 @@ static void *flusher_main(void *arg)
         if (log->stop)
             break;
         /* Group commit: let writes gather for one interval, then fsync them together. With no
-         * interval (fsync=always in the flusher) writes gather while the previous fsync runs. */
-        if (log->f_interval_ms == 0) {
-            bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0;
-            pthread_mutex_unlock(&log->mu);
-            int rc = work ? flush_once(log) : 0;
-            pthread_mutex_lock(&log->mu);
-            if (rc && !log->f_err)
-                log->f_err = rc;
-            if (rc) { /* the error stays reported (f_err); retry without spinning */
-                pthread_mutex_unlock(&log->mu);
-                usleep(10000);
-                pthread_mutex_lock(&log->mu);
-            }
-            continue;
+         * interval (fsync=always in the flusher) writes gather while the previous fsync runs;
+         * after a failed fsync it still waits 10 ms before retrying, so it never spins. */
+        int64_t wait_ms = log->f_interval_ms > 0 ? log->f_interval_ms : log->f_err ? 10 : 0;
+        if (wait_ms > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t ns = ts.tv_nsec + (wait_ms % 1000) * 1000000;
+            ts.tv_sec += (time_t)(wait_ms / 1000) + (time_t)(ns / 1000000000);
+            ts.tv_nsec = (long)(ns % 1000000000);
+            pthread_cond_timedwait(&log->cv, &log->mu, &ts);
+            if (log->stop)
+                break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (log->f_interval_ms % 1000) * 1000000;
-        ts.tv_sec += (time_t)(log->f_interval_ms / 1000) + (time_t)(ns / 1000000000);
-        ts.tv_nsec = (long)(ns % 1000000000);
-        pthread_cond_timedwait(&log->cv, &log->mu, &ts);
-        if (log->stop)
-            break;
         bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0;
         pthread_mutex_unlock(&log->mu);
         int rc = work ? flush_once(log) : 0;
@@ -132,11 +122,10 @@ static void *flusher_main(void *arg)
     return NULL;
 }
 
-/* True when the owner thread syncs inside append/roll (fsync=always without group commit). */
-static bool syncs_inline(const struct plg_log *log)
+/* fsync=always done by the appending thread itself (no group commit in the flusher). */
+static bool always_inline(const struct plg_log *log)
 {
-    return log->store.memory ||
-           (log->cfg.fsync_policy == PLG_FSYNC_ALWAYS && !log->always_in_flusher);
+    return log->cfg.fsync_policy == PLG_FSYNC_ALWAYS && !log->always_in_flusher;
 }
 
 static int flusher_start(struct plg_log *log)
@@ -295,7 +284,7 @@ static int roll_to(struct plg_log *log, int64_t base)
     }
     log_event(log, PLG_SEG_CREATED, s->base, s->base);
     publish(log, drop ? NULL : old);
-    if (syncs_inline(log) && !log->store.memory)
+    if (always_inline(log))
         return flush_once(log);
     return 0;
 }
@@ -640,7 +629,7 @@ static int finish_append(struct plg_log *log, const uint8_t *p, const struct bat
     publish(log, NULL);
     if (log->has_hooks && log->hooks.on_append)
         log->hooks.on_append(log->hooks.ctx, b->base_offset, p, b->size);
-    if (syncs_inline(log))
+    if (always_inline(log) || log->store.memory)
         return flush_once(log);
     return 0;
 }
