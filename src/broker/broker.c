@@ -311,19 +311,15 @@ static void on_durable(void *ctx, int64_t end)
     uv_async_send(&p->b->durable_async);
 }
 
-static bool part_waits_for_durability(const struct bpart *p)
-{
-    return !p->b->o.memory_only && plg_log_config(p->log)->fsync_policy != PLG_FSYNC_NEVER;
-}
-
-/* Whether an append acknowledged with `acks` waits for the durable offset: acks=all always
- * (when the log syncs at all), and acks=1 too under fsync=always, whose promise is that every
+/* Whether an append acknowledged with `acks` waits for the durable offset: acks=all whenever
+ * the log syncs at all, and acks=1 too under fsync=always, whose promise is that every
  * acknowledged append is durable (the flusher thread does the fsync: group commit). */
 static bool ack_waits(const struct bpart *p, int acks)
 {
-    if (!part_waits_for_durability(p))
+    enum plg_fsync_policy policy = plg_log_config(p->log)->fsync_policy;
+    if (p->b->o.memory_only || policy == PLG_FSYNC_NEVER)
         return false;
-    return acks == -1 || plg_log_config(p->log)->fsync_policy == PLG_FSYNC_ALWAYS;
+    return acks == -1 || policy == PLG_FSYNC_ALWAYS;
 }
 
 /* Completes the ack waiters of p whose data is durable; all of them when `all`. */
