@@ -15,23 +15,6 @@
 #define CONFIG_SOURCE_DYNAMIC_TOPIC 1
 #define CONFIG_SOURCE_DEFAULT 5
 
-static void *aalloc(struct broker_req *rq, size_t n, size_t size)
-{
-    return karena_alloc(&rq->arena, (n ? n : 1) * size);
-}
-
-static char *astr(struct broker_req *rq, struct kstr s)
-{
-    if (s.len < 0)
-        return NULL;
-    char *z = karena_alloc(&rq->arena, (size_t)s.len + 1);
-    if (z) {
-        memcpy(z, s.p, (size_t)s.len);
-        z[s.len] = 0;
-    }
-    return z;
-}
-
 static struct kstr amsg(struct broker_req *rq, const char *msg)
 {
     size_t n = strlen(msg);
@@ -42,10 +25,26 @@ static struct kstr amsg(struct broker_req *rq, const char *msg)
     return (struct kstr){z, (int32_t)n};
 }
 
-static void oom(struct broker_req *rq)
+/* A NULL-terminated name, value, ... list of the non-null configs, in the arena (NULL on OOM). */
+static const char **config_list(struct broker_req *rq, const struct kconfig_kv *cfg, int32_t n)
 {
-    net_conn_close(rq->conn, "out of memory building a response");
-    broker_noreply(rq);
+    n = n > 0 ? n : 0;
+    const char **kv = broker_req_array(rq, (size_t)(2 * n + 1), sizeof *kv);
+    if (!kv)
+        return NULL;
+    int32_t k = 0;
+    for (int32_t c = 0; c < n; c++) {
+        if (cfg[c].value.len < 0)
+            continue; /* null value: use the default */
+        const char *name = broker_req_str(rq, cfg[c].name);
+        const char *value = broker_req_str(rq, cfg[c].value);
+        if (!name || !value)
+            return NULL;
+        kv[k++] = name;
+        kv[k++] = value;
+    }
+    kv[k] = NULL;
+    return kv;
 }
 
 /* ---- CreateTopics ---- */
@@ -56,14 +55,14 @@ static void h_create_topics(struct broker_req *rq)
     const struct kcreatetopics_req *req = rq->body;
     struct kcreatetopics_resp resp = {0};
     int32_t nt = req->ntopics > 0 ? req->ntopics : 0;
-    resp.topics = aalloc(rq, (size_t)nt, sizeof *resp.topics);
+    resp.topics = broker_req_array(rq, (size_t)nt, sizeof *resp.topics);
     if (!resp.topics)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.ntopics = nt;
     for (int32_t i = 0; i < nt; i++) {
         const struct kcreatetopics_topic *ct = &req->topics[i];
         struct kcreatetopics_topic_resp *tr = &resp.topics[i];
-        char *name = astr(rq, ct->name);
+        char *name = broker_req_str(rq, ct->name);
         tr->name = (struct kstr){name, ct->name.len};
         tr->error_message = (struct kstr){NULL, -1};
         tr->num_partitions = -1;
@@ -71,7 +70,7 @@ static void h_create_topics(struct broker_req *rq)
         tr->configs = NULL;
         tr->nconfigs = -1;
         if (!name)
-            return oom(rq);
+            return broker_reply_oom(rq);
         int32_t np = ct->num_partitions == -1 ? b->o.num_partitions : ct->num_partitions;
         if (ct->nassignments > 0) {
             np = ct->nassignments;
@@ -106,25 +105,16 @@ static void h_create_topics(struct broker_req *rq)
             tr->error_message = amsg(rq, "replication factor must be 1 on a single-node server");
             continue;
         }
-        int32_t nc = ct->nconfigs > 0 ? ct->nconfigs : 0;
-        const char **kv = aalloc(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        const char **kv = config_list(rq, ct->configs, ct->nconfigs);
         if (!kv)
-            return oom(rq);
-        int32_t k = 0;
-        for (int32_t c = 0; c < nc; c++) {
-            if (ct->configs[c].value.len < 0)
-                continue; /* null value: use the default */
-            kv[k++] = astr(rq, ct->configs[c].name);
-            kv[k++] = astr(rq, ct->configs[c].value);
-        }
-        kv[k] = NULL;
+            return broker_reply_oom(rq);
         char why[256] = "";
         int rc;
         if (req->validate_only) {
             struct plg_log_config cfg;
             plg_log_config_init(&cfg);
             rc = 0;
-            for (int32_t c = 0; c + 1 < k; c += 2) {
+            for (size_t c = 0; kv[c]; c += 2) {
                 int r = plg_log_config_set(&cfg, kv[c], kv[c + 1]);
                 if (r) {
                     snprintf(why, sizeof why, "%s: %s \"%s\"", kv[c],
@@ -153,7 +143,7 @@ static void h_create_topics(struct broker_req *rq)
         tr->num_partitions = np;
         tr->replication_factor = 1;
         tr->nconfigs = 0;
-        tr->configs = aalloc(rq, 1, sizeof *tr->configs);
+        tr->configs = broker_req_array(rq, 1, sizeof *tr->configs);
     }
     broker_reply(rq, &resp);
 }
@@ -166,13 +156,13 @@ static void h_delete_topics(struct broker_req *rq)
     const struct kdeletetopics_req *req = rq->body;
     struct kdeletetopics_resp resp = {0};
     int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
-    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
     if (!resp.responses)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         struct kdeletetopics_result *r = &resp.responses[i];
-        char *name = astr(rq, req->topic_names[i]);
+        char *name = broker_req_str(rq, req->topic_names[i]);
         r->name = (struct kstr){name, req->topic_names[i].len};
         r->error_message = (struct kstr){NULL, -1};
         if (!name || broker_topic_delete(b, name) == PLG_ENOTFOUND)
@@ -189,14 +179,14 @@ static void h_create_partitions(struct broker_req *rq)
     const struct kcreatepartitions_req *req = rq->body;
     struct kcreatepartitions_resp resp = {0};
     int32_t n = req->ntopics > 0 ? req->ntopics : 0;
-    resp.results = aalloc(rq, (size_t)n, sizeof *resp.results);
+    resp.results = broker_req_array(rq, (size_t)n, sizeof *resp.results);
     if (!resp.results)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresults = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kcreatepartitions_topic *ct = &req->topics[i];
         struct kcreatepartitions_result *r = &resp.results[i];
-        char *name = astr(rq, ct->name);
+        char *name = broker_req_str(rq, ct->name);
         r->name = (struct kstr){name, ct->name.len};
         r->error_message = (struct kstr){NULL, -1};
         struct btopic *t = name ? broker_topic_find(b, name, strlen(name)) : NULL;
@@ -254,9 +244,9 @@ static void h_describe_configs(struct broker_req *rq)
     const struct kdescribeconfigs_req *req = rq->body;
     struct kdescribeconfigs_resp resp = {0};
     int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.results = aalloc(rq, (size_t)n, sizeof *resp.results);
+    resp.results = broker_req_array(rq, (size_t)n, sizeof *resp.results);
     if (!resp.results)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresults = n;
     const char *const *keys = plg_log_config_keys();
     size_t nkeys = 0;
@@ -266,13 +256,14 @@ static void h_describe_configs(struct broker_req *rq)
         const struct kdescribeconfigs_resource *res = &req->resources[i];
         struct kdescribeconfigs_result *r = &resp.results[i];
         r->resource_type = res->resource_type;
-        r->resource_name = (struct kstr){astr(rq, res->resource_name), res->resource_name.len};
+        r->resource_name =
+            (struct kstr){broker_req_str(rq, res->resource_name), res->resource_name.len};
         r->error_message = (struct kstr){NULL, -1};
-        r->configs = aalloc(
+        r->configs = broker_req_array(
             rq, nkeys + (size_t)(res->nconfiguration_keys > 0 ? res->nconfiguration_keys : 0),
             sizeof *r->configs);
         if (!r->configs)
-            return oom(rq);
+            return broker_reply_oom(rq);
         if (res->resource_type == KRESOURCE_BROKER) {
             r->nconfigs = 0; /* broker configs are static (file/env/flags), none dynamic */
             continue;
@@ -297,7 +288,7 @@ static void h_describe_configs(struct broker_req *rq)
                     k++;
         } else {
             for (int32_t j = 0; j < res->nconfiguration_keys; j++) {
-                char *key = astr(rq, res->configuration_keys[j]);
+                char *key = broker_req_str(rq, res->configuration_keys[j]);
                 if (key && describe_one(rq, t, key, &r->configs[k]) == 0)
                     k++;
             }
@@ -328,7 +319,7 @@ static struct btopic *alter_target(struct broker_req *rq, int8_t type, struct ks
                                    struct kalterconfigs_result *r)
 {
     r->resource_type = type;
-    r->resource_name = (struct kstr){astr(rq, name), name.len};
+    r->resource_name = (struct kstr){broker_req_str(rq, name), name.len};
     r->error_message = (struct kstr){NULL, -1};
     if (type != KRESOURCE_TOPIC) {
         r->error_code = KERR_INVALID_REQUEST;
@@ -346,9 +337,9 @@ static void h_alter_configs(struct broker_req *rq)
     const struct kalterconfigs_req *req = rq->body;
     struct kalterconfigs_resp resp = {0};
     int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
     if (!resp.responses)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kalterconfigs_resource *res = &req->resources[i];
@@ -357,18 +348,9 @@ static void h_alter_configs(struct broker_req *rq)
         if (!t)
             continue;
         /* AlterConfigs replaces the whole set of overrides. */
-        int32_t nc = res->nconfigs > 0 ? res->nconfigs : 0;
-        const char **kv = aalloc(rq, (size_t)(2 * nc + 1), sizeof *kv);
+        const char **kv = config_list(rq, res->configs, res->nconfigs);
         if (!kv)
-            return oom(rq);
-        int32_t k = 0;
-        for (int32_t c = 0; c < nc; c++) {
-            if (res->configs[c].value.len < 0)
-                continue;
-            kv[k++] = astr(rq, res->configs[c].name);
-            kv[k++] = astr(rq, res->configs[c].value);
-        }
-        kv[k] = NULL;
+            return broker_reply_oom(rq);
         alter_topic(rq, t, kv, req->validate_only, r);
     }
     broker_reply(rq, &resp);
@@ -379,9 +361,9 @@ static void h_incremental_alter_configs(struct broker_req *rq)
     const struct kincalterconfigs_req *req = rq->body;
     struct kalterconfigs_resp resp = {0};
     int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.responses = aalloc(rq, (size_t)n, sizeof *resp.responses);
+    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
     if (!resp.responses)
-        return oom(rq);
+        return broker_reply_oom(rq);
     resp.nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kincalterconfigs_resource *res = &req->resources[i];
@@ -393,18 +375,18 @@ static void h_incremental_alter_configs(struct broker_req *rq)
         size_t have = 0;
         while (t->configs && t->configs[have])
             have++;
-        const char **kv = aalloc(rq, have + (size_t)(2 * nc) + 1, sizeof *kv);
+        const char **kv = broker_req_array(rq, have + (size_t)(2 * nc) + 1, sizeof *kv);
         if (!kv)
-            return oom(rq);
+            return broker_reply_oom(rq);
         size_t k = 0;
         for (size_t j = 0; j < have; j++)
             kv[k++] = t->configs[j];
         bool bad = false;
         for (int32_t c = 0; c < nc && !bad; c++) {
             const struct kincalterconfigs_config *op = &res->configs[c];
-            char *name = astr(rq, op->name);
+            char *name = broker_req_str(rq, op->name);
             if (!name)
-                return oom(rq);
+                return broker_reply_oom(rq);
             /* Remove any existing override of this key. */
             size_t w = 0;
             for (size_t j = 0; j < k; j += 2)
@@ -420,8 +402,11 @@ static void h_incremental_alter_configs(struct broker_req *rq)
                     r->error_message = amsg(rq, "SET needs a value");
                     break;
                 }
+                char *value = broker_req_str(rq, op->value);
+                if (!value)
+                    return broker_reply_oom(rq);
                 kv[k++] = name;
-                kv[k++] = astr(rq, op->value);
+                kv[k++] = value;
             } else if (op->config_operation != KCONFIG_OP_DELETE) {
                 bad = true;
                 r->error_code = KERR_INVALID_REQUEST;

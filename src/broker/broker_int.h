@@ -97,4 +97,12 @@ void broker_watch_attach(struct broker_watch *head, struct broker_watch *w);
 /* Kafka API handlers (broker_kafka.c etc.), registered by broker_open. */
 void broker_register_core_apis(struct broker *b);
 
+/* Response building helpers for Kafka handlers (broker_kafka.c), loop thread only. */
+/* An array of n (at least 1) elements of `size` bytes in the request arena; NULL on OOM. */
+void *broker_req_array(struct broker_req *rq, size_t n, size_t size);
+/* A NUL-terminated arena copy of a view (NULL for a null view or on OOM). */
+char *broker_req_str(struct broker_req *rq, struct kstr s);
+/* Closes the connection without a reply when a response cannot be built. */
+void broker_reply_oom(struct broker_req *rq);
+
 #endif

@@ -163,7 +163,7 @@ void broker_on_frame(void *ctx, struct net_conn *c, uint64_t seq, uint8_t *frame
 
 /* ---- helpers ---- */
 
-static void *arena_array(struct broker_req *rq, size_t n, size_t size)
+void *broker_req_array(struct broker_req *rq, size_t n, size_t size)
 {
     if (n == 0)
         n = 1;
@@ -171,7 +171,7 @@ static void *arena_array(struct broker_req *rq, size_t n, size_t size)
 }
 
 /* A NUL-terminated copy of a view into the arena (NULL for a null view). */
-static char *arena_str(struct broker_req *rq, struct kstr s)
+char *broker_req_str(struct broker_req *rq, struct kstr s)
 {
     if (s.len < 0)
         return NULL;
@@ -183,7 +183,7 @@ static char *arena_str(struct broker_req *rq, struct kstr s)
     return z;
 }
 
-static void reply_oom(struct broker_req *rq)
+void broker_reply_oom(struct broker_req *rq)
 {
     net_conn_close(rq->conn, "out of memory building a response");
     broker_noreply(rq);
@@ -198,9 +198,9 @@ static void h_api_versions(struct broker_req *rq)
     size_t n = kafka_apiversions_list(all, BROKER_MAX_API);
     if (n > BROKER_MAX_API)
         n = BROKER_MAX_API;
-    struct kapiversions_key *keys = arena_array(rq, n, sizeof *keys);
+    struct kapiversions_key *keys = broker_req_array(rq, n, sizeof *keys);
     if (!keys)
-        return reply_oom(rq);
+        return broker_reply_oom(rq);
     int32_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (all[i].api_key >= 0 && all[i].api_key < BROKER_MAX_API && b->api[all[i].api_key])
@@ -219,8 +219,8 @@ static int fill_md_topic(struct broker_req *rq, struct kmetadata_topic *mt, stru
     memcpy(mt->topic_id.b, t->id, 16);
     mt->is_internal = t->name[0] == '_' && t->name[1] == '_';
     mt->topic_authorized_operations = INT32_MIN;
-    mt->partitions = arena_array(rq, (size_t)t->npart, sizeof *mt->partitions);
-    int32_t *node = arena_array(rq, 1, sizeof *node);
+    mt->partitions = broker_req_array(rq, (size_t)t->npart, sizeof *mt->partitions);
+    int32_t *node = broker_req_array(rq, 1, sizeof *node);
     if (!mt->partitions || !node)
         return PLG_ENOMEM;
     *node = b->o.node_id;
@@ -246,9 +246,9 @@ static void h_metadata(struct broker_req *rq)
     struct broker *b = rq->b;
     const struct kmetadata_req *req = rq->body;
     struct kmetadata_resp resp = {0};
-    struct kmetadata_broker *br = arena_array(rq, 1, sizeof *br);
+    struct kmetadata_broker *br = broker_req_array(rq, 1, sizeof *br);
     if (!br)
-        return reply_oom(rq);
+        return broker_reply_oom(rq);
     br->node_id = b->o.node_id;
     br->host = kstr_z(b->o.adv_host);
     br->port = b->o.adv_port;
@@ -259,24 +259,24 @@ static void h_metadata(struct broker_req *rq)
     resp.controller_id = b->o.node_id;
     resp.cluster_authorized_operations = INT32_MIN;
     if (req->ntopics < 0) {
-        resp.topics = arena_array(rq, (size_t)b->ntopics, sizeof *resp.topics);
+        resp.topics = broker_req_array(rq, (size_t)b->ntopics, sizeof *resp.topics);
         if (!resp.topics)
-            return reply_oom(rq);
+            return broker_reply_oom(rq);
         for (int32_t i = 0; i < b->ntopics; i++)
             if (fill_md_topic(rq, &resp.topics[i], b->topics[i]))
-                return reply_oom(rq);
+                return broker_reply_oom(rq);
         resp.ntopics = b->ntopics;
         broker_reply(rq, &resp);
         return;
     }
-    resp.topics = arena_array(rq, (size_t)req->ntopics, sizeof *resp.topics);
+    resp.topics = broker_req_array(rq, (size_t)req->ntopics, sizeof *resp.topics);
     if (!resp.topics)
-        return reply_oom(rq);
+        return broker_reply_oom(rq);
     resp.ntopics = req->ntopics;
     for (int32_t i = 0; i < req->ntopics; i++) {
         struct kmetadata_topic *mt = &resp.topics[i];
         struct kstr name = req->topics[i].name;
-        mt->name = (struct kstr){arena_str(rq, name), name.len};
+        mt->name = (struct kstr){broker_req_str(rq, name), name.len};
         mt->topic_authorized_operations = INT32_MIN;
         mt->topic_id = req->topics[i].topic_id;
         if (name.len < 0) {
@@ -301,7 +301,7 @@ static void h_metadata(struct broker_req *rq)
             continue;
         }
         if (fill_md_topic(rq, mt, t))
-            return reply_oom(rq);
+            return broker_reply_oom(rq);
     }
     broker_reply(rq, &resp);
 }
@@ -348,26 +348,26 @@ static void h_produce(struct broker_req *rq)
     const struct kproduce_req *req = rq->body;
     struct produce_ctx *pc = calloc(1, sizeof *pc);
     if (!pc)
-        return reply_oom(rq);
+        return broker_reply_oom(rq);
     pc->rq = rq;
     pc->pending = 1;
     pc->noreply = req->acks == 0;
     int16_t acks = req->acks;
     bool bad_acks = acks != 0 && acks != 1 && acks != -1;
-    pc->resp.topics =
-        arena_array(rq, (size_t)(req->ntopics > 0 ? req->ntopics : 0), sizeof *pc->resp.topics);
+    pc->resp.topics = broker_req_array(rq, (size_t)(req->ntopics > 0 ? req->ntopics : 0),
+                                       sizeof *pc->resp.topics);
     if (!pc->resp.topics) {
         free(pc);
-        return reply_oom(rq);
+        return broker_reply_oom(rq);
     }
     pc->resp.ntopics = req->ntopics > 0 ? req->ntopics : 0;
     for (int32_t i = 0; i < pc->resp.ntopics; i++) {
         const struct kproduce_topic *pt = &req->topics[i];
         struct kproduce_topic_resp *tr = &pc->resp.topics[i];
-        tr->name = (struct kstr){arena_str(rq, pt->name), pt->name.len};
+        tr->name = (struct kstr){broker_req_str(rq, pt->name), pt->name.len};
         int32_t np = pt->npartitions > 0 ? pt->npartitions : 0;
-        tr->partitions = arena_array(rq, (size_t)np, sizeof *tr->partitions);
-        struct produce_slot *slots = arena_array(rq, (size_t)np, sizeof *slots);
+        tr->partitions = broker_req_array(rq, (size_t)np, sizeof *tr->partitions);
+        struct produce_slot *slots = broker_req_array(rq, (size_t)np, sizeof *slots);
         if (!tr->partitions || !slots) {
             net_conn_close(rq->conn, "out of memory building a response");
             pc->noreply = true;
@@ -420,18 +420,18 @@ static void h_list_offsets(struct broker_req *rq)
     const struct klistoffsets_req *req = rq->body;
     struct klistoffsets_resp resp = {0};
     int32_t nt = req->ntopics > 0 ? req->ntopics : 0;
-    resp.topics = arena_array(rq, (size_t)nt, sizeof *resp.topics);
+    resp.topics = broker_req_array(rq, (size_t)nt, sizeof *resp.topics);
     if (!resp.topics)
-        return reply_oom(rq);
+        return broker_reply_oom(rq);
     resp.ntopics = nt;
     for (int32_t i = 0; i < nt; i++) {
         const struct klistoffsets_topic *lt = &req->topics[i];
         struct klistoffsets_topic_resp *tr = &resp.topics[i];
         tr->name = lt->name;
         int32_t np = lt->npartitions > 0 ? lt->npartitions : 0;
-        tr->partitions = arena_array(rq, (size_t)np, sizeof *tr->partitions);
+        tr->partitions = broker_req_array(rq, (size_t)np, sizeof *tr->partitions);
         if (!tr->partitions)
-            return reply_oom(rq);
+            return broker_reply_oom(rq);
         tr->npartitions = np;
         struct btopic *t =
             lt->name.len > 0 ? broker_topic_find(b, lt->name.p, (size_t)lt->name.len) : NULL;
