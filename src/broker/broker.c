@@ -1083,11 +1083,6 @@ static void on_housekeeping(uv_timer_t *t)
 
 /* ---- lifecycle ---- */
 
-static char **kv_from_strv(const char *const *v)
-{
-    return kv_dup(v);
-}
-
 /* ---- metrics ---- */
 
 #define METRICS_MAX_PARTITIONS 2000 /* bounded labels: partitions beyond are not exported */
@@ -1158,7 +1153,7 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
     b->o = *o;
     b->data_dir = strdup(o->data_dir ? o->data_dir : "./pyralog-data");
     b->adv_host = strdup(o->adv_host ? o->adv_host : "127.0.0.1");
-    b->topic_defaults = kv_from_strv(o->topic_defaults);
+    b->topic_defaults = kv_dup(o->topic_defaults);
     if (!b->data_dir || !b->adv_host || !b->topic_defaults) {
         free(b->data_dir);
         free(b->adv_host);

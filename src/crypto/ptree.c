@@ -769,6 +769,11 @@ int ptree_open(const char *dir, plg_log_t *log, struct ptree **out, struct ptree
         from = t->size;
     if (!rc)
         rc = catch_up(t, log, from, rec);
+    /* The newest file takes the next appends (load_files marked every file sealed): its seal
+     * event must fdatasync it, or a crash after that seal loses hashes recovery no longer
+     * re-derives. */
+    if (!rc && t->nfiles)
+        t->files[t->nfiles - 1].sealed = false;
     if (rc) {
         ptree_close(t);
         return rc;

@@ -65,6 +65,7 @@ def main():
             # Keys decide the partition: the same key always lands on the same partition.
             r = subprocess.run(["kcat", "-b", srv.kafka, "-C", "-t", "orders", "-e", "-q", "-f",
                                 "%k %p\n"], capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
             parts = {}
             for line in r.stdout.splitlines():
                 k, p = line.split() if " " in line.strip() else ("", line.strip())
@@ -75,6 +76,7 @@ def main():
             # Partition + offset: the second record of the explicit partition-1 pair.
             r = subprocess.run(["kcat", "-b", srv.kafka, "-C", "-t", "orders", "-p", "1", "-e",
                                 "-q", "-f", "%o %s\n"], capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
             off = [ln.split()[0] for ln in r.stdout.splitlines() if ln.endswith(" p1-b")][0]
             r = pyralog("consume", "orders", "--partition", "1", "--offset", off, "--count", "1",
                         *b)

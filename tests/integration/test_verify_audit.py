@@ -14,21 +14,9 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
+from kwire import crc32c  # noqa: E402
 
 TOPIC = "ledger"
-
-
-def crc32c(data):
-    poly, crc = 0x82F63B78, 0xFFFFFFFF
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
 
 
 def produce(bootstrap, start, n):

@@ -37,6 +37,19 @@ static void hex32(const char *s, uint8_t out[32])
 
 /* ---- RFC 6962 test tree ------------------------------------------------------------------ */
 
+/* Checks a produced proof path (count hashes) against the expected JSON array of hex hashes;
+ * fills want/els with the expected hashes for the verifier. */
+static void check_proof(json_t *proof, const uint8_t *path, size_t count, uint8_t want[][32],
+                        struct mk_bytes *els)
+{
+    assert_int_equal(count, json_array_size(proof));
+    for (size_t k = 0; k < count; k++) {
+        hex32(json_string_value(json_array_get(proof, k)), want[k]);
+        assert_memory_equal(want[k], path + 32 * k, 32);
+        els[k] = (struct mk_bytes){want[k], 32};
+    }
+}
+
 static void test_rfc6962_tree(void **state)
 {
     (void)state;
@@ -82,15 +95,10 @@ static void test_rfc6962_tree(void **state)
         uint64_t size = (uint64_t)json_integer_value(json_object_get(e, "tree_size"));
         json_t *proof = json_object_get(e, "proof");
         assert_int_equal(mk_inclusion_proof(&src, idx, size, path, &count), 0);
-        assert_int_equal(count, json_array_size(proof));
         assert_int_equal(count, mk_inclusion_len(idx, size));
         struct mk_bytes els[MK_MAX_PATH];
         uint8_t wantp[MK_MAX_PATH][32];
-        for (size_t k = 0; k < count; k++) {
-            hex32(json_string_value(json_array_get(proof, k)), wantp[k]);
-            assert_memory_equal(wantp[k], path + 32 * k, 32);
-            els[k] = (struct mk_bytes){wantp[k], 32};
-        }
+        check_proof(proof, path, count, wantp, els);
         uint8_t leaf[32], root[32];
         hex32(json_string_value(json_object_get(e, "leaf_hash")), leaf);
         hex32(json_string_value(json_object_get(e, "root")), root);
@@ -105,15 +113,10 @@ static void test_rfc6962_tree(void **state)
         uint64_t s2 = (uint64_t)json_integer_value(json_object_get(e, "size2"));
         json_t *proof = json_object_get(e, "proof");
         assert_int_equal(mk_consistency_proof(&src, s1, s2, path, &count), 0);
-        assert_int_equal(count, json_array_size(proof));
         assert_int_equal(count, mk_consistency_len(s1, s2));
         struct mk_bytes els[MK_MAX_PATH];
         uint8_t wantp[MK_MAX_PATH][32];
-        for (size_t k = 0; k < count; k++) {
-            hex32(json_string_value(json_array_get(proof, k)), wantp[k]);
-            assert_memory_equal(wantp[k], path + 32 * k, 32);
-            els[k] = (struct mk_bytes){wantp[k], 32};
-        }
+        check_proof(proof, path, count, wantp, els);
         uint8_t r1[32], r2[32];
         hex32(json_string_value(json_object_get(e, "root1")), r1);
         hex32(json_string_value(json_object_get(e, "root2")), r2);

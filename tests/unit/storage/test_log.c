@@ -488,22 +488,29 @@ static void test_fsync_always(void **state)
     assert_int_equal(plg_log_close(log), 0);
 }
 
+/* Three rounds of appending n records, then waiting (up to 2 s) until the flusher thread, not
+ * this one, has reported them all durable. */
+static void flusher_rounds(plg_log_t *log, struct durable_rec *d, int n)
+{
+    for (int round = 0; round < 3; round++) {
+        append_n(log, n); /* rolls several segments too */
+        int64_t end = plg_log_end_offset(log);
+        for (int t = 0; t < 1000 && plg_log_durable_offset(log) < end; t++)
+            usleep(2000);
+        assert_int_equal(plg_log_durable_offset(log), end);
+        pthread_mutex_lock(&d->mu);
+        assert_int_equal(d->last, end);
+        assert_false(pthread_equal(d->thread, pthread_self())); /* the flusher thread */
+        pthread_mutex_unlock(&d->mu);
+    }
+}
+
 static void test_fsync_interval(void **state)
 {
     (void)state;
     struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
     plg_log_t *log = open_fsync("interval:5", &d);
-    for (int round = 0; round < 3; round++) {
-        append_n(log, 50); /* rolls several segments too */
-        int64_t end = plg_log_end_offset(log);
-        for (int t = 0; t < 400 && plg_log_durable_offset(log) < end; t++)
-            usleep(5000);
-        assert_int_equal(plg_log_durable_offset(log), end);
-        pthread_mutex_lock(&d.mu);
-        assert_int_equal(d.last, end);
-        assert_false(pthread_equal(d.thread, pthread_self())); /* the flusher thread */
-        pthread_mutex_unlock(&d.mu);
-    }
+    flusher_rounds(log, &d, 50);
     assert_int_equal(plg_log_close(log), 0);
 }
 
@@ -520,17 +527,7 @@ static void test_fsync_always_in_flusher(void **state)
     o.durable_ctx = &d;
     o.always_in_flusher = true;
     plg_log_t *log = open_log(&o);
-    for (int round = 0; round < 3; round++) {
-        append_n(log, 40); /* rolls several segments too */
-        int64_t end = plg_log_end_offset(log);
-        for (int t = 0; t < 1000 && plg_log_durable_offset(log) < end; t++)
-            usleep(2000);
-        assert_int_equal(plg_log_durable_offset(log), end);
-        pthread_mutex_lock(&d.mu);
-        assert_int_equal(d.last, end);
-        assert_false(pthread_equal(d.thread, pthread_self())); /* the flusher thread */
-        pthread_mutex_unlock(&d.mu);
-    }
+    flusher_rounds(log, &d, 40);
     assert_int_equal(plg_log_close(log), 0);
 }
 
