@@ -35,10 +35,9 @@ int cmd_obelisk(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_seq(int argc, char **argv);
 /* Obelisk commands' shared parsing (cmd_id.c): a decimal integer in [min, max] (no sign, no
- * junk) → 0, else -1; and "H:P" → host (copied into host[hlen]) and port → 0, else -1. */
+ * junk) → 0, else -1. For "H:P" use config_parse_hostport (base/config.h). */
 int cli_obl_u64(const char *s, unsigned long long min, unsigned long long max,
                 unsigned long long *out);
-int cli_obl_hostport(const char *s, char *host, size_t hlen, int *port);
 int cmd_group(int argc, char **argv);
 /* `consume --group`: group-managed consumption (cmd_consume_group.c). */
 int consume_group(const char *bootstrap, const char *topic, const char *group, bool from_beginning,

@@ -42,18 +42,6 @@ int cli_obl_u64(const char *s, unsigned long long min, unsigned long long max,
     return 0;
 }
 
-int cli_obl_hostport(const char *s, char *host, size_t hlen, int *port)
-{
-    const char *colon = strrchr(s, ':');
-    unsigned long long p;
-    if (!colon || colon == s || (size_t)(colon - s) >= hlen || cli_obl_u64(colon + 1, 0, 65535, &p))
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    *port = (int)p;
-    return 0;
-}
-
 static int id_decode(const char *arg)
 {
     unsigned long long v;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "base/config.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "cli/cli.h"
@@ -98,12 +99,12 @@ int cmd_obelisk(int argc, char **argv)
     }
     char host[256], bhost[256];
     int port, bport;
-    if (cli_obl_hostport(listen, host, sizeof host, &port)) {
+    if (config_parse_hostport(listen, host, sizeof host, &port)) {
         cli_err("obelisk", "--listen '%s': expected H:P", listen);
         return 2;
     }
     if (blisten) {
-        if (cli_obl_hostport(blisten, bhost, sizeof bhost, &bport)) {
+        if (config_parse_hostport(blisten, bhost, sizeof bhost, &bport)) {
             cli_err("obelisk", "--binary-listen '%s': expected H:P", blisten);
             return 2;
         }

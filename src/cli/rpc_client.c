@@ -8,19 +8,21 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "cli/cli.h"
 
 /* One HTTP/1.1 POST of body to host:port/rpc; returns the response body (free()) or NULL. */
 static char *http_post(const char *hostport, const char *body)
 {
-    char host[256];
-    const char *colon = strrchr(hostport, ':');
-    if (!colon || (size_t)(colon - hostport) >= sizeof host)
+    char host[256], port_s[8];
+    int port;
+    if (config_parse_hostport(hostport, host, sizeof host, &port)) {
+        errno = EINVAL;
         return NULL;
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = '\0';
+    }
+    snprintf(port_s, sizeof port_s, "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+    if (getaddrinfo(host, port_s, &hints, &ai) != 0)
         return NULL;
     int fd = socket(ai->ai_family, ai->ai_socktype, 0);
     if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
