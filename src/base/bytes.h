@@ -149,6 +149,10 @@ static inline int rd_be64(struct rd *r, uint64_t *v)
 /* Unsigned LEB128 of at most 10 bytes (64 bits); longer encodings are corrupt. */
 static inline int rd_uvarint(struct rd *r, uint64_t *v)
 {
+    if (r->pos < r->len && r->p[r->pos] < 0x80) { /* the common one-byte case */
+        *v = r->p[r->pos++];
+        return 0;
+    }
     uint64_t x = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
         uint8_t b;

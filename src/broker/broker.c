@@ -938,13 +938,29 @@ static int registry_load(struct broker *b)
 
 /* ---- appends ---- */
 
+static int append_checked(struct bpart *p, uint8_t *batch, size_t len, int acks,
+                          const struct batch *bhp, broker_append_cb cb, void *ctx);
+
 int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_append_cb cb,
                  void *ctx)
 {
     struct broker *b = p->b;
     struct batch bh;
     int64_t lso = plg_log_start_offset(p->log);
-    int rc = batch_validate_deep(batch, len, &b->scratch, VALIDATE_MAX_OUT, &bh);
+    int rc;
+    if (p->tree && !ptree_error(p->tree)) {
+        /* One walk over the records both checks them and encodes their Merkle leaves. */
+        rc = batch_validate(batch, len, &bh);
+        if (!rc)
+            rc = ptree_prepare(p->tree, batch, len);
+        if (!rc) {
+            rc = append_checked(p, batch, len, acks, &bh, cb, ctx);
+            ptree_prepare_clear(p->tree);
+            return rc;
+        }
+    } else {
+        rc = batch_validate_deep(batch, len, &b->scratch, VALIDATE_MAX_OUT, &bh);
+    }
     if (b->scratch.cap > (1u << 20)) {
         buf_free(&b->scratch); /* do not keep a large scratch after a big batch */
         buf_init(&b->scratch);
@@ -953,6 +969,17 @@ int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_a
         append_done(cb, ctx, broker_kerr(rc), -1, -1, lso);
         return 0;
     }
+    return append_checked(p, batch, len, acks, &bh, cb, ctx);
+}
+
+/* The rest of bpart_append, once the batch's records were checked. */
+static int append_checked(struct bpart *p, uint8_t *batch, size_t len, int acks,
+                          const struct batch *bhp, broker_append_cb cb, void *ctx)
+{
+    struct broker *b = p->b;
+    struct batch bh = *bhp;
+    int64_t lso = plg_log_start_offset(p->log);
+    int rc;
     if (bh.size != len) {
         /* Produce v3+ carries exactly one batch per partition. */
         append_done(cb, ctx, KERR_CORRUPT_MESSAGE, -1, -1, lso);

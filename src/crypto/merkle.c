@@ -287,32 +287,49 @@ int mk_verify_consistency(const struct mk_hash *h, uint64_t from, uint64_t to,
 
 /* ---- record leaves ------------------------------------------------------------------------- */
 
-static void put_bytes(struct buf *b, const uint8_t *p, int32_t len)
+static size_t bytes_size(int32_t len)
+{
+    return 4 + (len > 0 ? (size_t)len : 0);
+}
+
+static uint8_t *put_bytes(uint8_t *d, const uint8_t *p, int32_t len)
 {
     if (len < 0) {
-        buf_be32(b, 0xFFFFFFFFu);
-        return;
+        be32_put(d, 0xFFFFFFFFu);
+        return d + 4;
     }
-    buf_be32(b, (uint32_t)len);
-    buf_put(b, p, (size_t)len);
+    be32_put(d, (uint32_t)len);
+    if (len)
+        memcpy(d + 4, p, (size_t)len);
+    return d + 4 + len;
 }
 
 int mk_leaf_input(struct buf *b, const struct mk_record *r)
 {
-    buf_u8(b, 0x00);
-    buf_be64(b, r->offset);
-    buf_be64(b, (uint64_t)r->timestamp);
-    put_bytes(b, r->key, r->key_len);
-    put_bytes(b, r->value, r->value_len);
-    buf_be32(b, r->header_count);
+    /* One reservation, then plain stores: this runs once per appended record. */
+    size_t size = 1 + 8 + 8 + bytes_size(r->key_len) + bytes_size(r->value_len) + 4;
     for (uint32_t i = 0; i < r->header_count; i++) {
         const struct mk_header *hd = &r->headers[i];
         if (hd->key_len < 0)
             return PLG_EINVAL;
-        put_bytes(b, hd->key, hd->key_len);
-        put_bytes(b, hd->value, hd->value_len);
+        size += bytes_size(hd->key_len) + bytes_size(hd->value_len);
     }
-    return b->oom ? PLG_ENOMEM : 0;
+    uint8_t *d = buf_extend(b, size);
+    if (!d)
+        return PLG_ENOMEM;
+    *d++ = 0x00;
+    be64_put(d, r->offset);
+    be64_put(d + 8, (uint64_t)r->timestamp);
+    d = put_bytes(d + 16, r->key, r->key_len);
+    d = put_bytes(d, r->value, r->value_len);
+    be32_put(d, r->header_count);
+    d += 4;
+    for (uint32_t i = 0; i < r->header_count; i++) {
+        const struct mk_header *hd = &r->headers[i];
+        d = put_bytes(d, hd->key, hd->key_len);
+        d = put_bytes(d, hd->value, hd->value_len);
+    }
+    return 0;
 }
 
 int mk_record_leaf(const struct mk_record *r, uint8_t out[32])

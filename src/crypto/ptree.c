@@ -35,6 +35,19 @@ struct mfile {
  * p99 produce latency 34-42 ms instead of 1.8 ms after 8M records (BENCHMARKS.md). */
 #define KICK_BYTES (4 << 20)
 
+/* Reusable work areas of batch_leaves (kept in struct ptree so appends do not allocate). */
+struct leafwork {
+    struct buf in;     /* leaf inputs, back to back */
+    struct buf recs;   /* struct leafrec per record */
+    struct buf ptrs;   /* input pointers, then lengths, for b3_hash_each */
+    struct buf hashes; /* the leaf hashes, in record order */
+};
+
+struct leafrec {
+    uint64_t offset;
+    size_t end; /* end of its input in leafwork.in */
+};
+
 struct ptree {
     char *dir; /* NULL: memory only */
     struct mfile *files;
@@ -43,12 +56,14 @@ struct ptree {
     uint8_t frontier[MK_MAX_PATH][HS]; /* frontier[l]: the complete level-l node awaiting a
                                           right sibling, valid when bit l of size is set */
     int error;
-    struct buf out;     /* hashes to write to the last file, flushed per batch */
-    struct buf scratch; /* decompressed records */
-    struct buf pending; /* leaf hashes of the batch being added */
-    struct buf nodes;   /* interior nodes completed by that batch, level by level */
-    struct buf inputs;  /* 65-byte node inputs hashed together */
-    struct buf ptrs;    /* input pointers and lengths for b3_hash_each */
+    struct buf out;            /* hashes to write to the last file, flushed per batch */
+    struct buf scratch;        /* decompressed records */
+    struct leafwork work;      /* leaves of the batch being added */
+    const uint8_t *prep_batch; /* ptree_prepare's batch (NULL: none), its length, records */
+    size_t prep_len, prep_count;
+    struct buf nodes;  /* interior nodes completed by that batch, level by level */
+    struct buf inputs; /* 65-byte node inputs hashed together */
+    struct buf ptrs;   /* input pointers and lengths for b3_hash_each */
 };
 
 static uint64_t local_pos(const struct mfile *f, uint64_t i)
@@ -222,9 +237,63 @@ static int load_frontier(struct ptree *t)
     return 0;
 }
 
-int ptree_batch_leaves(const uint8_t *p, size_t len, struct buf *scratch,
-                       int (*fn)(void *ctx, uint64_t offset, const uint8_t leaf[32]), void *ctx)
+static void leafwork_init(struct leafwork *w)
 {
+    buf_init(&w->in);
+    buf_init(&w->recs);
+    buf_init(&w->ptrs);
+    buf_init(&w->hashes);
+}
+
+static void leafwork_free(struct leafwork *w)
+{
+    buf_free(&w->in);
+    buf_free(&w->recs);
+    buf_free(&w->ptrs);
+    buf_free(&w->hashes);
+}
+
+/* Leaf input of one parsed record, appended to in. */
+static int record_input(struct buf *in, const struct batch_record *r)
+{
+    struct mk_header hdrs[16], *hv = hdrs;
+    if (r->header_count > 16) {
+        hv = malloc((size_t)r->header_count * sizeof *hv);
+        if (!hv)
+            return PLG_ENOMEM;
+    }
+    struct rd hr;
+    struct batch_header_kv kv;
+    rd_init(&hr, r->headers, r->headers_len);
+    int32_t k = 0;
+    while (k < r->header_count && batch_header_next(&hr, &kv) == 1)
+        hv[k++] = (struct mk_header){kv.key, kv.key_len, kv.value, kv.value_len};
+    struct mk_record mr = {.offset = (uint64_t)r->offset,
+                           .timestamp = r->timestamp,
+                           .key = r->key,
+                           .key_len = r->key_len,
+                           .value = r->value,
+                           .value_len = r->value_len,
+                           .headers = hv,
+                           .header_count = (uint32_t)k};
+    int rc = k == r->header_count ? mk_leaf_input(in, &mr) : PLG_ECORRUPT;
+    if (hv != hdrs)
+        free(hv);
+    return rc;
+}
+
+/*
+ * Encodes the leaf input of every record of one batch into w->in (w->recs: their offsets and
+ * input ends; *count records), checking the records as it goes (the checks of
+ * batch_validate_deep after the header: decompression, every record's framing). With relative,
+ * offsets are the records' offset deltas (patched by hash_leaves once the base is known).
+ */
+static int encode_leaves(const uint8_t *p, size_t len, struct buf *scratch, struct leafwork *w,
+                         bool relative, size_t *count)
+{
+    *count = 0;
+    buf_reset(&w->in);
+    buf_reset(&w->recs);
     struct batch b;
     int rc = batch_parse(p, len, &b);
     if (rc)
@@ -234,108 +303,94 @@ int ptree_batch_leaves(const uint8_t *p, size_t len, struct buf *scratch,
     rc = batch_records(&b, scratch, PTREE_MAX_RECORDS_BYTES, &recs, &recs_len);
     if (rc)
         return rc;
-    /* Encode every leaf input first, then hash them together (SIMD lanes = records). */
-    struct buf in, hashes;
-    buf_init(&in);
-    buf_init(&hashes);
-    size_t n = 0, cap = 0;
-    size_t *ends = NULL;
-    uint64_t *offs = NULL;
     struct batch_iter it;
     struct batch_record r;
+    size_t n = 0;
     batch_iter_init(&it, &b, recs, recs_len);
     while ((rc = batch_iter_next(&it, &r)) == 1) {
-        struct mk_header hdrs[16], *hv = hdrs;
-        if (r.header_count > 16) {
-            hv = malloc((size_t)r.header_count * sizeof *hv);
-            if (!hv) {
-                rc = PLG_ENOMEM;
-                break;
-            }
-        }
-        struct rd hr;
-        struct batch_header_kv kv;
-        rd_init(&hr, r.headers, r.headers_len);
-        int32_t k = 0;
-        int hrc;
-        while (k < r.header_count && (hrc = batch_header_next(&hr, &kv)) == 1) {
-            hv[k++] = (struct mk_header){kv.key, kv.key_len, kv.value, kv.value_len};
-        }
-        struct mk_record mr = {.offset = (uint64_t)r.offset,
-                               .timestamp = r.timestamp,
-                               .key = r.key,
-                               .key_len = r.key_len,
-                               .value = r.value,
-                               .value_len = r.value_len,
-                               .headers = hv,
-                               .header_count = (uint32_t)k};
-        rc = k == r.header_count ? mk_leaf_input(&in, &mr) : PLG_ECORRUPT;
-        if (hv != hdrs)
-            free(hv);
-        if (rc)
-            break;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            size_t *ne = realloc(ends, cap * sizeof *ne);
-            uint64_t *no = ne ? realloc(offs, cap * sizeof *no) : NULL;
-            if (ne)
-                ends = ne;
-            if (!no) {
-                rc = PLG_ENOMEM;
-                break;
-            }
-            offs = no;
-        }
-        ends[n] = in.len;
-        offs[n] = (uint64_t)r.offset;
+        if (relative)
+            r.offset = r.offset_delta;
+        if ((rc = record_input(&w->in, &r)))
+            return rc;
+        struct leafrec *lr = (struct leafrec *)(void *)buf_extend(&w->recs, sizeof *lr);
+        if (!lr)
+            return PLG_ENOMEM;
+        *lr = (struct leafrec){(uint64_t)r.offset, w->in.len};
         n++;
     }
-    if (rc == 0 && n) {
-        const uint8_t **ptrs = malloc(n * sizeof *ptrs);
-        size_t *lens = malloc(n * sizeof *lens);
-        uint8_t *outs = buf_extend(&hashes, n * HS);
-        if (!ptrs || !lens || !outs) {
-            rc = PLG_ENOMEM;
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                size_t s = i ? ends[i - 1] : 0;
-                ptrs[i] = in.data + s;
-                lens[i] = ends[i] - s;
-            }
-            b3_hash_each(ptrs, lens, n, outs);
-            for (size_t i = 0; i < n && !rc; i++)
-                rc = fn(ctx, offs[i], outs + i * HS);
-        }
-        free(ptrs);
-        free(lens);
-    }
-    free(ends);
-    free(offs);
-    buf_free(&in);
-    buf_free(&hashes);
+    *count = n;
     return rc;
 }
 
-static int take_leaf(void *ctx, uint64_t offset, const uint8_t leaf[32])
+/* Hashes the n encoded leaf inputs of w into w->hashes, all together (SIMD lanes = records). */
+static int hash_leaves(struct leafwork *w, size_t n)
 {
-    struct ptree *t = ctx;
-    uint64_t next = t->size + t->pending.len / HS;
-    if (offset < next)
-        return 0; /* already in the tree (a replayed batch that starts earlier) */
-    if (offset != next)
-        return PLG_ERANGE; /* a gap: leaf index must equal offset */
-    buf_put(&t->pending, leaf, HS);
-    return t->pending.oom ? PLG_ENOMEM : 0;
+    buf_reset(&w->ptrs);
+    buf_reset(&w->hashes);
+    if (!n)
+        return 0;
+    const uint8_t **ptrs =
+        (const uint8_t **)(void *)buf_extend(&w->ptrs, n * (sizeof(uint8_t *) + sizeof(size_t)));
+    uint8_t *outs = buf_extend(&w->hashes, n * HS);
+    if (!ptrs || !outs)
+        return PLG_ENOMEM;
+    size_t *lens = (size_t *)(void *)(ptrs + n);
+    const struct leafrec *lr = (const struct leafrec *)(void *)w->recs.data;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = i ? lr[i - 1].end : 0;
+        ptrs[i] = w->in.data + s;
+        lens[i] = lr[i].end - s;
+    }
+    b3_hash_each(ptrs, lens, n, outs);
+    return 0;
+}
+
+/* Leaf hashes of every record of one batch into w->hashes (w->recs: their offsets). */
+static int batch_leaves(const uint8_t *p, size_t len, struct buf *scratch, struct leafwork *w,
+                        size_t *count)
+{
+    int rc = encode_leaves(p, len, scratch, w, false, count);
+    if (!rc)
+        rc = hash_leaves(w, *count);
+    if (rc)
+        *count = 0;
+    return rc;
+}
+
+int ptree_batch_leaves(const uint8_t *p, size_t len, struct buf *scratch,
+                       int (*fn)(void *ctx, uint64_t offset, const uint8_t leaf[32]), void *ctx)
+{
+    struct leafwork w;
+    leafwork_init(&w);
+    size_t n;
+    int rc = batch_leaves(p, len, scratch, &w, &n);
+    const struct leafrec *lr = (const struct leafrec *)(void *)w.recs.data;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = fn(ctx, lr[i].offset, w.hashes.data + i * HS);
+    leafwork_free(&w);
+    return rc;
+}
+
+/* Level l of the nodes a batch completes: nodes jlo..jhi-1, level 0 (the leaves) outside
+ * t->nodes, the others at hash index `at` of t->nodes (an index: t->nodes moves as it grows). */
+struct level {
+    uint64_t jlo, jhi;
+    size_t at;
+};
+
+static const uint8_t *level_node(const struct ptree *t, const uint8_t *leaves,
+                                 const struct level *lv, unsigned l, uint64_t j)
+{
+    return l == 0 ? leaves + (j - lv[0].jlo) * HS : t->nodes.data + (lv[l].at + j - lv[l].jlo) * HS;
 }
 
 /*
- * Appends the n pending leaves. The interior nodes they complete are computed level by level,
- * each level's nodes hashed together (SIMD lanes = nodes); then every leaf's record (leaf hash,
- * then the nodes it completes) is written in file order and the frontier moves on.
+ * Appends n leaves (offsets t->size ...). The interior nodes they complete are computed level
+ * by level, each level's nodes hashed together (SIMD lanes = nodes); then every leaf's record
+ * (leaf hash, then the nodes it completes) is written in file order and the frontier moves on.
  */
-static int append_pending(struct ptree *t)
+static int append_leaves(struct ptree *t, const uint8_t *leaves, size_t n)
 {
-    size_t n = t->pending.len / HS;
     if (!n)
         return 0;
     if (!t->nfiles) {
@@ -344,11 +399,9 @@ static int append_pending(struct ptree *t)
             return rc;
     }
     uint64_t S = t->size, E = S + n;
-    uint64_t jlo[MK_MAX_PATH], jhi[MK_MAX_PATH]; /* level l holds nodes jlo..jhi-1 */
-    size_t at[MK_MAX_PATH];                      /* their first hash in t->nodes */
-    jlo[0] = S, jhi[0] = E, at[0] = 0;
+    struct level lv[MK_MAX_PATH];
+    lv[0] = (struct level){S, E, 0};
     buf_reset(&t->nodes);
-    buf_put(&t->nodes, t->pending.data, n * HS);
     unsigned levels = 1;
     for (unsigned l = 1; l < MK_MAX_PATH; l++) {
         /* Nodes of level l whose last leaf is in [S, E). */
@@ -357,7 +410,7 @@ static int append_pending(struct ptree *t)
             lo = 1;
         if (hi < lo)
             break;
-        jlo[l] = lo - 1, jhi[l] = hi, at[l] = t->nodes.len / HS;
+        lv[l] = (struct level){lo - 1, hi, t->nodes.len / HS};
         size_t cnt = (size_t)(hi - (lo - 1));
         buf_reset(&t->inputs);
         buf_reset(&t->ptrs);
@@ -368,14 +421,12 @@ static int append_pending(struct ptree *t)
             return PLG_ENOMEM;
         size_t *lens = (size_t *)(void *)(pp + cnt);
         for (size_t k = 0; k < cnt; k++) {
-            uint64_t j = jlo[l] + k, left = 2 * j, right = 2 * j + 1;
-            const uint8_t *lh = left >= jlo[l - 1]
-                                    ? t->nodes.data + (at[l - 1] + (left - jlo[l - 1])) * HS
-                                    : t->frontier[l - 1];
-            const uint8_t *rh = t->nodes.data + (at[l - 1] + (right - jlo[l - 1])) * HS;
+            uint64_t j = lv[l].jlo + k, left = 2 * j, right = 2 * j + 1;
+            const uint8_t *lh =
+                left >= lv[l - 1].jlo ? level_node(t, leaves, lv, l - 1, left) : t->frontier[l - 1];
             in[65 * k] = 0x01;
             memcpy(in + 65 * k + 1, lh, HS);
-            memcpy(in + 65 * k + 33, rh, HS);
+            memcpy(in + 65 * k + 33, level_node(t, leaves, lv, l - 1, right), HS);
             pp[k] = in + 65 * k;
             lens[k] = 65;
         }
@@ -386,47 +437,134 @@ static int append_pending(struct ptree *t)
         levels = l + 1;
     }
     /* Records in file order. */
+    uint8_t *d = buf_extend(&t->out, (size_t)(ptree_pos(E) - ptree_pos(S)) * HS);
+    if (!d)
+        return PLG_ENOMEM;
     for (uint64_t i = S; i < E; i++) {
-        buf_put(&t->out, t->nodes.data + (i - S) * HS, HS);
+        memcpy(d, leaves + (i - S) * HS, HS);
+        d += HS;
         unsigned l = 1;
         for (uint64_t k = i; k & 1; k >>= 1, l++) {
-            uint64_t j = ((i + 1) >> l) - 1;
-            buf_put(&t->out, t->nodes.data + (at[l] + (j - jlo[l])) * HS, HS);
+            memcpy(d, level_node(t, leaves, lv, l, ((i + 1) >> l) - 1), HS);
+            d += HS;
         }
     }
-    for (unsigned l = 0; l < MK_MAX_PATH; l++) {
+    for (unsigned l = 0; l < levels; l++) {
         if (!(E >> l & 1))
             continue;
         uint64_t j = (E >> l) - 1;
-        if (l < levels && j >= jlo[l] && j < jhi[l])
-            memcpy(t->frontier[l], t->nodes.data + (at[l] + (j - jlo[l])) * HS, HS);
+        if (j >= lv[l].jlo && j < lv[l].jhi)
+            memcpy(t->frontier[l], level_node(t, leaves, lv, l, j), HS);
     }
     t->size = E;
     t->files[t->nfiles - 1].end = E;
-    buf_reset(&t->pending);
-    return t->out.oom ? PLG_ENOMEM : 0;
+    return 0;
+}
+
+/* Appends the n leaves of t->work (offsets in its recs) and writes them out. */
+static int add_leaves(struct ptree *t, size_t n)
+{
+    int rc = 0;
+    if (n) {
+        /* A replayed batch may start before the tree's end; after that, leaf index must equal
+         * offset (a gap is an error). Offsets in a batch strictly increase. */
+        const struct leafrec *lr = (const struct leafrec *)(void *)t->work.recs.data;
+        size_t skip = 0;
+        while (skip < n && lr[skip].offset < t->size)
+            skip++;
+        if (skip < n &&
+            (lr[skip].offset != t->size || lr[n - 1].offset - lr[skip].offset != n - 1 - skip))
+            rc = PLG_ERANGE;
+        else
+            rc = append_leaves(t, t->work.hashes.data + skip * HS, n - skip);
+    }
+    int frc = flush_out(t);
+    return rc ? rc : frc;
 }
 
 static int add_batch(struct ptree *t, const uint8_t *batch, size_t len)
 {
-    buf_reset(&t->pending);
-    int rc = ptree_batch_leaves(batch, len, &t->scratch, take_leaf, t);
-    if (!rc)
-        rc = append_pending(t);
-    buf_reset(&t->pending);
-    int frc = flush_out(t);
-    return rc ? rc : frc;
+    size_t n;
+    int rc = batch_leaves(batch, len, &t->scratch, &t->work, &n);
+    return rc ? rc : add_leaves(t, n);
+}
+
+int ptree_prepare(struct ptree *t, const uint8_t *batch, size_t len)
+{
+    t->prep_batch = NULL;
+    size_t n;
+    int rc = encode_leaves(batch, len, &t->scratch, &t->work, true, &n);
+    if (rc)
+        return rc;
+    t->prep_batch = batch;
+    t->prep_len = len;
+    t->prep_count = n;
+    return 0;
+}
+
+/* Work areas above this are freed after use: one huge batch must not pin its size. */
+#define KEEP_BYTES (8u << 20)
+
+static void trim(struct buf *b)
+{
+    if (b->cap > KEEP_BYTES) {
+        buf_free(b);
+        buf_init(b);
+    }
+}
+
+void ptree_prepare_clear(struct ptree *t)
+{
+    t->prep_batch = NULL;
+    trim(&t->scratch);
+    trim(&t->work.in);
+    trim(&t->work.recs);
+    trim(&t->work.ptrs);
+    trim(&t->work.hashes);
+    trim(&t->nodes);
+    trim(&t->inputs);
+}
+
+/* The prepared leaf inputs of the batch now stored: absolute offsets from its base, and the
+ * append time when the log stamped one. */
+static int finish_prepared(struct ptree *t, const uint8_t *batch, size_t len)
+{
+    struct batch b;
+    int rc = batch_parse(batch, len, &b);
+    if (rc)
+        return rc;
+    bool lat = batch_is_log_append_time(&b);
+    struct leafrec *lr = (struct leafrec *)(void *)t->work.recs.data;
+    for (size_t i = 0; i < t->prep_count; i++) {
+        uint8_t *in = t->work.in.data + (i ? lr[i - 1].end : 0);
+        lr[i].offset += (uint64_t)b.base_offset;
+        be64_put(in + 1, lr[i].offset);
+        if (lat)
+            be64_put(in + 9, (uint64_t)b.max_timestamp);
+    }
+    return hash_leaves(&t->work, t->prep_count);
 }
 
 void ptree_on_append(void *ctx, int64_t base_offset, const uint8_t *batch, size_t len)
 {
     struct ptree *t = ctx;
     (void)base_offset;
+    bool prepared = t->prep_batch == batch && t->prep_len == len;
+    t->prep_batch = NULL;
     if (t->error)
         return;
-    int rc = add_batch(t, batch, len);
+    int rc;
+    if (prepared) {
+        rc = finish_prepared(t, batch, len);
+        if (!rc)
+            rc = add_leaves(t, t->prep_count);
+    } else {
+        rc = add_batch(t, batch, len);
+    }
     if (rc)
         t->error = rc;
+    if (!prepared)
+        ptree_prepare_clear(t);
 }
 
 /* ---- truncation, sealing ------------------------------------------------------------------- */
@@ -742,7 +880,7 @@ int ptree_open(const char *dir, plg_log_t *log, struct ptree **out, struct ptree
         return PLG_ENOMEM;
     buf_init(&t->out);
     buf_init(&t->scratch);
-    buf_init(&t->pending);
+    leafwork_init(&t->work);
     buf_init(&t->nodes);
     buf_init(&t->inputs);
     buf_init(&t->ptrs);
@@ -795,7 +933,7 @@ void ptree_close(struct ptree *t)
     free(t->dir);
     buf_free(&t->out);
     buf_free(&t->scratch);
-    buf_free(&t->pending);
+    leafwork_free(&t->work);
     buf_free(&t->nodes);
     buf_free(&t->inputs);
     buf_free(&t->ptrs);

@@ -64,6 +64,16 @@ void ptree_on_append(void *t, int64_t base_offset, const uint8_t *batch, size_t 
 void ptree_on_segment_event(void *t, enum plg_segment_event kind, int64_t segment_base,
                             int64_t arg);
 
+/*
+ * Checks the records of a batch about to be appended (decompression, every record's framing:
+ * what batch_validate_deep checks after the header) and encodes their leaves in the same walk;
+ * the next ptree_on_append of this very batch (same pointer and length) then only stamps the
+ * offsets and hashes, instead of walking it again. Call right before plg_log_append, and
+ * ptree_prepare_clear after it whatever it returned. 0 or the parse error.
+ */
+int ptree_prepare(struct ptree *t, const uint8_t *batch, size_t len);
+void ptree_prepare_clear(struct ptree *t);
+
 /* Number of leaves. */
 uint64_t ptree_size(const struct ptree *t);
 /* 0, or the first error that stopped maintenance (then the tree no longer follows the log). */
