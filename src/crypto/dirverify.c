@@ -137,16 +137,38 @@ static int list_bases(const char *dir, const char *ext, uint64_t **out, size_t *
 /* ---- the tree ---------------------------------------------------------------------------------
  */
 
+/* The stored hash of node (leaf's record, level), or NULL when not stored (or missing). */
 static const uint8_t *tree_hash(struct dv *v, uint64_t leaf, unsigned level)
 {
+    int slot = ptree_node_slot(level);
+    if (slot < 0)
+        return NULL;
     for (size_t i = 0; i < v->ntf; i++) {
         struct tfile *f = &v->tf[i];
         if (leaf >= f->base && leaf < f->end) {
-            uint64_t at = ptree_pos(leaf) - ptree_pos(f->base) + level;
+            uint64_t at = ptree_pos(leaf) - ptree_pos(f->base) + (uint64_t)slot;
             return at < f->nh ? f->h + at * HS : NULL;
         }
     }
     return NULL;
+}
+
+/* The node of 2^level leaves from start: stored, or hashed up from stored leaves. */
+static bool tree_node(struct dv *v, uint64_t start, unsigned level, uint8_t out[HS])
+{
+    const uint8_t *h = tree_hash(v, start + ((uint64_t)1 << level) - 1, level);
+    if (h) {
+        memcpy(out, h, HS);
+        return true;
+    }
+    if (level == 0 || ptree_node_slot(level) >= 0)
+        return false;
+    uint8_t l[HS], r[HS];
+    if (!tree_node(v, start, level - 1, l) ||
+        !tree_node(v, start + ((uint64_t)1 << (level - 1)), level - 1, r))
+        return false;
+    mk_node_hash(&mk_blake3, l, r, out);
+    return true;
 }
 
 static int load_tree(struct dv *v)
@@ -213,25 +235,24 @@ static int load_tree(struct dv *v)
     v->r->has_tree = v->ntf > 0;
     if (rc)
         return rc;
-    /* Every stored interior node must be the hash of its two stored children. */
+    /* Every stored interior node must be the hash of its two children (stored, or hashed up
+     * from stored leaves). */
     for (size_t i = 0; i < v->ntf; i++) {
         struct tfile *f = &v->tf[i];
         for (uint64_t leaf = f->base; leaf < f->end; leaf++) {
-            uint64_t at = ptree_pos(leaf) - ptree_pos(f->base);
-            unsigned l = 1;
-            for (uint64_t k = leaf; k & 1; k >>= 1, l++) {
+            for (unsigned l = PTREE_LOW; l < 64 && ((leaf + 1) & (((uint64_t)1 << l) - 1)) == 0;
+                 l++) {
                 uint64_t span = (uint64_t)1 << l, start = leaf + 1 - span;
-                const uint8_t *left = tree_hash(v, start + span / 2 - 1, l - 1);
-                const uint8_t *right = f->h + (at + l - 1) * HS;
-                uint8_t want[HS];
-                if (!left) {
+                uint8_t left[HS], right[HS], want[HS];
+                if (!tree_node(v, start, l - 1, left) ||
+                    !tree_node(v, start + span / 2, l - 1, right)) {
                     problem(v, (int64_t)start,
                             "tree node for leaves %" PRIu64 "..%" PRIu64 " is missing", start,
-                            start + span / 2 - 1);
+                            leaf);
                     break;
                 }
                 mk_node_hash(&mk_blake3, left, right, want);
-                if (memcmp(want, f->h + (at + l) * HS, HS)) {
+                if (memcmp(want, tree_hash(v, leaf, l), HS)) {
                     problem(v, (int64_t)start,
                             "stored tree node for leaves %" PRIu64 "..%" PRIu64
                             " is not the hash of its children",

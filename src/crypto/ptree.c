@@ -104,6 +104,35 @@ static struct mfile *file_of(struct ptree *t, uint64_t i)
     return lo < t->nfiles && t->files[lo].base <= i ? &t->files[lo] : NULL;
 }
 
+/* count consecutive leaves from `first` (within the tree) into out: one read per file, as no
+ * stored node sits between leaves of a block below PTREE_LOW levels. */
+static int read_leaves(struct ptree *t, uint64_t first, uint64_t count, uint8_t *out)
+{
+    while (count) {
+        struct mfile *f = file_of(t, first);
+        if (!f)
+            return PLG_ECORRUPT;
+        uint64_t n = f->end - first < count ? f->end - first : count;
+        size_t bytes = (size_t)n * HS;
+        uint64_t at = local_pos(f, first);
+        if (f->fd < 0) {
+            if ((at + n) * HS > f->mem.len)
+                return PLG_ECORRUPT;
+            memcpy(out, f->mem.data + at * HS, bytes);
+        } else {
+            ssize_t r = pread(f->fd, out, bytes, (off_t)(PTREE_HEADER + at * HS));
+            if (r < 0)
+                return -errno;
+            if ((size_t)r != bytes)
+                return PLG_ECORRUPT;
+        }
+        out += bytes;
+        first += n;
+        count -= n;
+    }
+    return 0;
+}
+
 static int node_read(void *ctx, uint64_t start, unsigned level, uint8_t *out)
 {
     struct ptree *t = ctx;
@@ -112,10 +141,24 @@ static int node_read(void *ctx, uint64_t start, unsigned level, uint8_t *out)
     uint64_t last = start + ((uint64_t)1 << level) - 1;
     if ((start & (((uint64_t)1 << level) - 1)) || last >= t->size)
         return PLG_ERANGE;
+    int slot = ptree_node_slot(level);
+    if (slot < 0) {
+        /* Not stored: hash it up from its leaves. */
+        uint8_t h[(1u << (PTREE_LOW - 1)) * HS];
+        size_t n = (size_t)1 << level;
+        int rc = read_leaves(t, start, n, h);
+        if (rc)
+            return rc;
+        for (; n > 1; n /= 2)
+            for (size_t k = 0; k < n / 2; k++)
+                mk_node_hash(&mk_blake3, h + 2 * k * HS, h + (2 * k + 1) * HS, h + k * HS);
+        memcpy(out, h, HS);
+        return 0;
+    }
     struct mfile *f = file_of(t, last);
     if (!f)
         return PLG_ECORRUPT;
-    return file_read(f, local_pos(f, last) + level, out);
+    return file_read(f, local_pos(f, last) + (uint64_t)slot, out);
 }
 
 void ptree_source(struct ptree *t, struct mk_source *s)
@@ -443,8 +486,8 @@ static int append_leaves(struct ptree *t, const uint8_t *leaves, size_t n)
     for (uint64_t i = S; i < E; i++) {
         memcpy(d, leaves + (i - S) * HS, HS);
         d += HS;
-        unsigned l = 1;
-        for (uint64_t k = i; k & 1; k >>= 1, l++) {
+        /* The stored nodes leaf i completes: level l when 2^l divides i + 1. */
+        for (unsigned l = PTREE_LOW; l < 64 && ((i + 1) & (((uint64_t)1 << l) - 1)) == 0; l++) {
             memcpy(d, level_node(t, leaves, lv, l, ((i + 1) >> l) - 1), HS);
             d += HS;
         }

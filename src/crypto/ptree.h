@@ -5,15 +5,18 @@
  * is the RFC 9162 tree over leaves 0 .. size-1, so the tree size always equals the log end
  * offset once the tree has caught up.
  *
- * File format (<base:020>.merkle, docs/verifiable-log.md): a 16-byte header, "PLGMRK01" then
+ * File format (<base:020>.merkle, docs/verifiable-log.md): a 16-byte header, "PLGMRK02" then
  * u64be(base), then for each leaf i = base, base+1, ... its record: the leaf hash followed by
- * the hashes of the complete subtrees that leaf i completes (levels 1, 2, ... as long as the bits
- * of i are 1), 32 bytes each. Leaf i's record starts at hash index P(i) - P(base) with
- * P(i) = 2i - popcount(i), so any complete subtree (start, level) is one pread: it sits `level`
- * hashes after the record of its last leaf. A proof therefore costs O(log n) reads and no
- * rehashing. Files are append-only; a file starts where a log segment starts (PLG_SEG_CREATED)
- * and is fsynced when the segment is sealed. Files of segments removed by retention are kept:
- * heads and proofs cover the whole history (compaction keeps leaves too).
+ * the hashes of the complete subtrees of PTREE_LOW levels or more that leaf i completes (levels
+ * PTREE_LOW, PTREE_LOW+1, ... as long as the bits of i are 1), 32 bytes each. Levels 1 ..
+ * PTREE_LOW-1 are not stored (that halves the bytes written per record); such a node is
+ * recomputed from its at most 2^(PTREE_LOW-1) leaves, which are contiguous in the file. Leaf
+ * i's record starts at hash index P(i) - P(base) with P(i) = i + m - popcount(m), m = i >>
+ * (PTREE_LOW-1), so a stored subtree (start, level) is one pread: it sits 1 + level - PTREE_LOW
+ * hashes after the record start of its last leaf. A proof therefore costs O(log n) reads and no
+ * rehashing of the log. Files are append-only; a file starts where a log segment starts
+ * (PLG_SEG_CREATED) and is fsynced when the segment is sealed. Files of segments removed by
+ * retention are kept: heads and proofs cover the whole history (compaction keeps leaves too).
  *
  * Recovery (ptree_open): a torn record at a file end is cut; files must chain (each base = the
  * previous end); the newest file is always re-derived from the log, and leaves past the log end
@@ -34,7 +37,8 @@
 #include "crypto/merkle.h"
 #include "pyralog/log.h"
 
-#define PTREE_MAGIC "PLGMRK01"
+#define PTREE_MAGIC "PLGMRK02"
+#define PTREE_LOW 4 /* lowest stored interior level */
 #define PTREE_HEADER 16
 
 struct ptree;
@@ -100,10 +104,20 @@ int ptree_mark_clean(struct ptree *t, uint64_t log_end);
 int ptree_batch_leaves(const uint8_t *batch, size_t len, struct buf *scratch,
                        int (*fn)(void *ctx, uint64_t offset, const uint8_t leaf[32]), void *ctx);
 
-/* Position of leaf i's record, in hashes from global leaf 0 (P(i) = 2i - popcount(i)). */
+/* Position of leaf i's record, in hashes from global leaf 0: each leaf, plus one hash per
+ * stored node (levels >= PTREE_LOW) completed before it. */
 static inline uint64_t ptree_pos(uint64_t i)
 {
-    return 2 * i - (uint64_t)__builtin_popcountll(i);
+    uint64_t m = i >> (PTREE_LOW - 1);
+    return i + m - (uint64_t)__builtin_popcountll(m);
+}
+
+/* Where the node (start, level) is stored, relative to ptree_pos(start + 2^level - 1), the
+ * record of its last leaf: level 0 at 0, stored levels after the leaf; -1 for levels that are
+ * not stored. */
+static inline int ptree_node_slot(unsigned level)
+{
+    return level == 0 ? 0 : level >= PTREE_LOW ? (int)(1 + level - PTREE_LOW) : -1;
 }
 
 #endif

@@ -62,6 +62,12 @@ def expect_bad(data, offset, what_part, label):
     print("ok %s: %s" % (label, line))
 
 
+def tree_pos(i):
+    """Hash index of leaf i's record in the tree files (docs/verifiable-log.md section 7)."""
+    m = i >> 3
+    return i + m - popcount(m)
+
+
 def popcount(x):
     return bin(x).count("1")
 
@@ -134,8 +140,7 @@ def main():
         os.truncate(path, cut)
         hashes = (cut - 16) // 32
         leaves = 0
-        while (2 * (tbase + leaves + 1) - popcount(tbase + leaves + 1)) - \
-                (2 * tbase - popcount(tbase)) <= hashes:
+        while tree_pos(tbase + leaves + 1) - tree_pos(tbase) <= hashes:
             leaves += 1
         expect_bad(t, tbase + leaves, "truncated", "truncated tree file")
 
@@ -155,8 +160,10 @@ def main():
         # 6. A stored interior node replaced (leaves intact): caught by the node check.
         t = fresh("node")
         path = os.path.join(pdir(t), trees[0])
-        # leaf 3's record holds nodes for leaves 2..3 (level 1) and 0..3 (level 2)
-        at = 16 + 32 * (2 * 3 - popcount(3)) + 32 * 2
+        # leaf 15's record holds the leaf, then the node for leaves 0..15 (level 4, the lowest
+        # stored level)
+        assert tbase == 0
+        at = 16 + 32 * (tree_pos(15) + 1)
         with open(path, "r+b") as f:
             f.seek(at)
             f.write(b"\x55" * 32)
