@@ -12,11 +12,14 @@
  * empty batch over the same offset span, and a run of such batches (same producer and kind)
  * collapses into one, so segments stay contiguous in offsets at 61 bytes per run.
  *
- * Files: the new segment is written to "<base>.log.cleaned" and synced; the old index files are
- * removed, the cleaned file renamed over "<base>.log" and the directory synced; indexes are then
- * rebuilt. A crash at any point leaves either the old or the new .log (stray ".cleaned" files
- * are removed at open) and missing indexes are rebuilt by recovery.
- * Thread model: runs on the log's owner thread and blocks it for the duration (see log.h).
+ * Files: the worker writes the new segment to "<base>.log.cleaned" with fresh indexes
+ * "<base>.{index,timeindex}.cleaned", all synced; install removes the old index files, renames
+ * the three over the live names and syncs the directory. A crash at any point leaves either the
+ * old or the new .log with its own indexes or none (stray ".cleaned" files are removed at open,
+ * missing indexes rebuilt by recovery).
+ * Thread model (log.h): begin and install on the owner thread; run on any one thread, touching
+ * only the snapshot (sealed segments are immutable: the worker reads [0, size at begin) of their
+ * read-only mappings) and its own directory handle; free on any thread.
  */
 #include <errno.h>
 #include <stdio.h>

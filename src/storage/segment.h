@@ -24,7 +24,9 @@
  * are ever touched.
  *
  * Thread model: owned by the log's owner thread; the flusher only syncs fds of segments it holds
- * a reference on. References are atomic; the last unref closes and unmaps.
+ * a reference on. A sealed segment never changes (only truncation could, and the log refuses it
+ * while a compaction runs), so a compaction worker holding a reference reads its mapping
+ * directly. References are atomic; the last unref closes and unmaps (on whichever thread).
  */
 #ifndef PLG_STORAGE_SEGMENT_H
 #define PLG_STORAGE_SEGMENT_H
