@@ -978,14 +978,19 @@ static void create_work(uv_work_t *req)
     j->kv = NULL;
 }
 
+static void close_async_if_idle(struct broker *b);
+
+/* Frees the name once the create or delete job is over (its logs opened into the broker, or
+ * closed). */
 static void create_unreserve(struct broker *b, const char *name)
 {
     for (int32_t i = 0; i < b->ncreating; i++) {
         if (!strcmp(b->creating[i], name)) {
             b->creating[i] = b->creating[--b->ncreating];
-            return;
+            break;
         }
     }
+    close_async_if_idle(b);
 }
 
 static void create_job_free(struct create_job *j)
@@ -1016,7 +1021,6 @@ static void create_after(uv_work_t *req, int status)
     (void)status;
     struct create_job *j = req->data;
     struct broker *b = j->b;
-    create_unreserve(b, j->name);
     int rc = j->rc;
     if (rc == 0 && b->closed) {
         topic_free(b, j->t, true);
@@ -1025,6 +1029,8 @@ static void create_after(uv_work_t *req, int status)
     } else if (rc == 0 && (rc = topic_insert(b, j->t)) != 0) {
         topic_free(b, j->t, true);
     }
+    /* After the logs are in the broker or closed: their flushers may signal durable_async. */
+    create_unreserve(b, j->name);
     if (rc) {
         j->done(j->ctx, rc, j->why[0] ? j->why : plg_strerror(rc));
         broker_unref(b);
@@ -1666,6 +1672,16 @@ int broker_close(struct broker *b)
     /* The broker is freed once libuv has closed both of its handles and no job runs. */
     uv_timer_stop(&b->housekeeping);
     uv_close((uv_handle_t *)&b->housekeeping, on_handle_closed);
-    uv_close((uv_handle_t *)&b->durable_async, on_handle_closed);
+    close_async_if_idle(b);
     return 0;
+}
+
+/* durable_async is closed once the broker is closed and no create/delete job still has logs
+ * open (their flusher threads signal it). */
+static void close_async_if_idle(struct broker *b)
+{
+    if (b->closed && b->ncreating == 0 && !b->async_closed) {
+        b->async_closed = true;
+        uv_close((uv_handle_t *)&b->durable_async, on_handle_closed);
+    }
 }

@@ -3,14 +3,21 @@
  * idempotent-producer state, and the Kafka API dispatch table.
  *
  * What it owns. The topic registry (persisted as <data>/meta/topics.json, rewritten atomically
- * on every change), one storage log per partition (<data>/topics/<topic>-<p>/), per-partition
- * producer state (rebuilt from the log on open, so it survives restarts and crashes exactly as
- * far as the log does), the producer-id allocator (<data>/meta/producer-ids), per-partition
- * "data arrived" watcher lists, and acks=all waiters released by the storage durable offset.
+ * on every change; Kafka admin requests are answered once the change is durable), one storage log
+ * per partition (<data>/topics/<topic>-<p>/), per-partition producer state (rebuilt from the log on
+ * open, so it survives restarts and crashes exactly as far as the log does), the producer-id
+ * allocator (<data>/meta/producer-ids), per-partition "data arrived" watcher lists, and acks=all
+ * waiters released by the storage durable offset.
  *
- * Thread model. Everything here runs on ONE libuv loop thread (broker_loop()). The only other
- * thread is each log's flusher (fsync=interval): its on_durable callback stores the durable
- * offset in an atomic and wakes the loop with uv_async_send; waiters are completed on the loop.
+ * Thread model. Everything here runs on ONE libuv loop thread (broker_loop()). Other threads:
+ * each log's flusher (fsync=interval): its on_durable callback stores the durable offset in an
+ * atomic and wakes the loop with uv_async_send; waiters are completed on the loop. And libuv's
+ * worker pool (uv_queue_work), which does the blocking file work so the loop never waits for
+ * it: retention's unlinks and compaction's rewrite (housekeeping.c), opening the partitions of
+ * a new topic and closing/removing those of a deleted one, and writing topics.json. A worker
+ * job touches only objects the loop handed to it (a snapshot, a topic not yet or no longer in
+ * the broker's lists) and the broker's immutable settings; its result is installed on the loop
+ * in the job's completion callback. Jobs in flight keep the broker allocated (open_handles).
  * Handlers, watchers and append callbacks are always called on the loop thread.
  *
  * Kafka API dispatch. Each request frame is decoded by the kafka codec (src/kafka/) and routed

@@ -80,6 +80,7 @@ struct broker {
     char cluster_id[32];
     bool shutting;
     bool closed;
+    bool async_closed;          /* durable_async closed (after the last create/delete job) */
     struct group_coord *groups; /* consumer groups and committed offsets (group_coord.h) */
     /* Parked requests (long-poll fetches) that must finish at shutdown. */
     struct broker_watch parked;

@@ -1,7 +1,8 @@
 """Topic administration does its file work off the event loop: creating a topic with 1,000
 partitions (directories, segment files, fsyncs, Merkle trees, then the registry write) and
-deleting it (closing the logs, the registry write, removing the files) run on libuv workers, so a second client's produce round trips keep being answered while the
-CreateTopics request is in flight, none of them for anywhere near its duration. Each answer
+deleting it (closing the logs, the registry write, removing the files) run on libuv workers, so
+a second client's produce round trips keep being answered while the request is in flight, none
+of them for anywhere near its duration. Each answer
 means durable: right after CreateTopics / DeleteTopics return, <data>/meta/topics.json already
 lists (or no longer lists) the topic, and a deleted topic's directories are gone. The name is
 reserved while a create or delete is in flight, and can be reused once the delete answered."""
