@@ -884,39 +884,106 @@ int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset)
 
 /* ---- retention, delete records, truncation ---- */
 
-int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted)
+/* Segments detached from a log whose files are still to be removed (plg_log_retention_begin). */
+struct plg_log_garbage {
+    struct store store; /* own directory handle */
+    struct segment **segs;
+    size_t n;
+};
+
+int plg_log_retention_begin(plg_log_t *log, int32_t *deleted, struct plg_log_garbage **garbage)
 {
-    int32_t n = 0;
-    if (log->cfg.cleanup_policy & PLG_CLEANUP_DELETE) {
-        int64_t now = log_now(log);
-        struct segment *act = log_active(log);
-        if (log->cfg.retention_ms >= 0 && act->size > 0 &&
-            act->max_ts < now - log->cfg.retention_ms) {
-            /* Everything in the active segment has expired too: seal it so it can go (as
-             * Kafka does), leaving an empty active segment at the end offset. */
-            int rc = roll(log);
-            if (rc)
-                return rc;
-        }
-        int64_t total = plg_log_size_bytes(log);
-        while (log->nsegs > 1) {
-            struct segment *s = log->segs[0];
-            bool by_time = log->cfg.retention_ms >= 0 && s->max_ts != INT64_MIN &&
-                           s->max_ts < now - log->cfg.retention_ms;
-            bool by_bytes =
-                log->cfg.retention_bytes >= 0 && total - s->size >= log->cfg.retention_bytes;
-            if (!by_time && !by_bytes)
-                break;
-            total -= s->size;
-            segs_delete(log, 0);
-            n++;
-        }
+    *garbage = NULL;
+    if (deleted)
+        *deleted = 0;
+    if (!(log->cfg.cleanup_policy & PLG_CLEANUP_DELETE))
+        return 0;
+    int64_t now = log_now(log);
+    struct segment *act = log_active(log);
+    if (log->cfg.retention_ms >= 0 && act->size > 0 && act->max_ts < now - log->cfg.retention_ms) {
+        /* Everything in the active segment has expired too: seal it so it can go (as Kafka
+         * does), leaving an empty active segment at the end offset. */
+        int rc = roll(log);
+        if (rc)
+            return rc;
     }
-    if (n > 0 && log->segs[0]->base > log->start_offset)
+    int64_t total = plg_log_size_bytes(log);
+    size_t n = 0;
+    while (n + 1 < log->nsegs) {
+        struct segment *s = log->segs[n];
+        bool by_time = log->cfg.retention_ms >= 0 && s->max_ts != INT64_MIN &&
+                       s->max_ts < now - log->cfg.retention_ms;
+        bool by_bytes =
+            log->cfg.retention_bytes >= 0 && total - s->size >= log->cfg.retention_bytes;
+        if (!by_time && !by_bytes)
+            break;
+        total -= s->size;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    struct plg_log_garbage *g = calloc(1, sizeof *g);
+    if (!g || !(g->segs = malloc(n * sizeof *g->segs))) {
+        free(g);
+        return PLG_ENOMEM;
+    }
+    int rc = store_dup(&log->store, &g->store);
+    if (rc) {
+        free(g->segs);
+        free(g);
+        return rc;
+    }
+    /* The log's references move to g; from here the segments are no longer served. The start
+     * offset needs no file: it is the first kept segment's base, which recovery derives (a
+     * saved start inside that segment, from DeleteRecords, stays valid and is kept). */
+    memcpy(g->segs, log->segs, n * sizeof *g->segs);
+    g->n = n;
+    memmove(log->segs, log->segs + n, (log->nsegs - n) * sizeof *log->segs);
+    log->nsegs -= n;
+    for (size_t i = 0; i < n; i++) {
+        atomic_store(&g->segs[i]->removed, true);
+        log_event(log, PLG_SEG_DELETED, g->segs[i]->base, g->segs[i]->next_offset);
+    }
+    if (log->segs[0]->base > log->start_offset)
         log->start_offset = log->segs[0]->base;
     if (deleted)
-        *deleted = n;
-    return n > 0 ? save_start(log) : 0;
+        *deleted = (int32_t)n;
+    *garbage = g;
+    return 0;
+}
+
+int plg_log_garbage_collect(struct plg_log_garbage *g)
+{
+    if (!g)
+        return 0;
+    static const char *const exts[] = {"log", "index", "timeindex"};
+    int rc = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        for (int e = 0; e < 3; e++) {
+            char name[SEG_NAME_MAX];
+            seg_name(name, g->segs[i]->base, exts[e]);
+            int r = g->store.ops->remove(&g->store, name);
+            if (r && !rc)
+                rc = r;
+        }
+        segment_unref(g->segs[i]);
+    }
+    int r = g->n ? g->store.ops->sync_dir(&g->store) : 0;
+    if (r && !rc)
+        rc = r;
+    store_close(&g->store);
+    free(g->segs);
+    free(g);
+    return rc;
+}
+
+int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted)
+{
+    struct plg_log_garbage *g;
+    int rc = plg_log_retention_begin(log, deleted, &g);
+    if (rc == 0)
+        rc = plg_log_garbage_collect(g);
+    return rc;
 }
 
 int plg_log_delete_records(plg_log_t *log, int64_t offset)
@@ -937,6 +1004,8 @@ int plg_log_truncate(plg_log_t *log, int64_t offset)
         return PLG_ERANGE;
     if (offset == log->end_offset)
         return 0;
+    if (log->compacting)
+        return PLG_ESTATE; /* a worker may be reading the segments this would cut */
     while (log->nsegs > 1 && log_active(log)->base >= offset)
         segs_delete(log, log->nsegs - 1);
     struct segment *s = log_active(log);

@@ -33,6 +33,7 @@ struct plg_log {
     bool always_in_flusher; /* see plg_log_options */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
+    bool compacting; /* owner thread: a split compaction is between begin and install */
 
     pthread_mutex_t sync_mu; /* held for a whole flush */
     pthread_mutex_t mu;
