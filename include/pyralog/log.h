@@ -239,6 +239,16 @@ int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset);
 /* fsyncs everything appended so far and waits; the durable offset then equals the end offset. */
 int plg_log_flush(plg_log_t *log);
 
+/*
+ * Owner thread: takes fd (a file kept beside the log, e.g. a sealed Merkle tree file; the log
+ * closes it) and makes it durable without blocking the caller: the flusher fdatasyncs it with
+ * its next group commit (plg_log_close runs a last one), before the durable offset next
+ * advances. With fsync=always done by the appending thread it is synced here; with fsync=never
+ * nothing is promised and it is only closed. Returns 1 when the file is or will be durable, 0
+ * when it was closed unsynced, or the fdatasync error when synced here.
+ */
+int plg_log_sync_file(plg_log_t *log, int fd);
+
 /* Seals the active segment now and starts a new one at the log end offset. */
 int plg_log_roll(plg_log_t *log);
 

@@ -58,6 +58,10 @@ static int flush_once(struct plg_log *log)
     size_t ndirty = log->f_ndirty;
     log->f_dirty = NULL;
     log->f_ndirty = log->f_dcap = 0;
+    int *files = log->f_files;
+    size_t nfiles = log->f_nfiles;
+    log->f_files = NULL;
+    log->f_nfiles = log->f_fcap = 0;
     struct segment *act = log->f_active;
     if (act)
         segment_ref(act);
@@ -72,6 +76,12 @@ static int flush_once(struct plg_log *log)
         segment_unref(dirty[i]);
     }
     free(dirty);
+    for (size_t i = 0; i < nfiles; i++) {
+        if (rc == 0 && fdatasync(files[i]) != 0)
+            rc = -errno;
+        close(files[i]);
+    }
+    free(files);
     if (rc == 0 && ndirty > 0)
         rc = log->store.ops->sync_dir(&log->store);
     if (rc == 0 && act)
@@ -90,7 +100,8 @@ static void *flusher_main(void *arg)
     while (!log->stop) {
         /* Nothing unflushed: sleep until the owner publishes a write, so idle logs cost no
          * wake-ups (a server with thousands of partitions stays idle). */
-        while (!log->stop && log->f_written <= atomic_load(&log->durable) && log->f_ndirty == 0) {
+        while (!log->stop && log->f_written <= atomic_load(&log->durable) && log->f_ndirty == 0 &&
+               log->f_nfiles == 0) {
             log->f_idle = true;
             pthread_cond_wait(&log->cv, &log->mu);
         }
@@ -111,7 +122,8 @@ static void *flusher_main(void *arg)
             if (log->stop)
                 break;
         }
-        bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0;
+        bool work =
+            log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0 || log->f_nfiles > 0;
         pthread_mutex_unlock(&log->mu);
         int rc = work ? flush_once(log) : 0;
         pthread_mutex_lock(&log->mu);
@@ -153,6 +165,37 @@ static void flusher_stop(struct plg_log *log)
     pthread_mutex_unlock(&log->mu);
     pthread_join(log->thr, NULL);
     log->thr_running = false;
+}
+
+int plg_log_sync_file(plg_log_t *log, int fd)
+{
+    pthread_mutex_lock(&log->mu);
+    bool queued = false;
+    if (log->thr_running) {
+        if (log->f_nfiles == log->f_fcap) {
+            size_t ncap = log->f_fcap ? log->f_fcap * 2 : 4;
+            int *n = realloc(log->f_files, ncap * sizeof *n);
+            if (n) {
+                log->f_files = n;
+                log->f_fcap = ncap;
+            }
+        }
+        if (log->f_nfiles < log->f_fcap) {
+            log->f_files[log->f_nfiles++] = fd;
+            if (log->f_idle) /* else it is gathering writes already and takes this along */
+                pthread_cond_signal(&log->cv);
+            queued = true;
+        }
+    }
+    pthread_mutex_unlock(&log->mu);
+    if (queued)
+        return 1;
+    /* No flusher (or no memory to queue): fsync=never promises nothing; otherwise sync here. */
+    int rc = 0;
+    if (log->cfg.fsync_policy != PLG_FSYNC_NEVER)
+        rc = fdatasync(fd) == 0 ? 1 : -errno;
+    close(fd);
+    return rc;
 }
 
 /* Owner thread: publishes the active segment and written end to the flusher. */
@@ -539,6 +582,9 @@ int plg_log_close(plg_log_t *log)
     for (size_t i = 0; i < log->f_ndirty; i++)
         segment_unref(log->f_dirty[i]);
     free(log->f_dirty);
+    for (size_t i = 0; i < log->f_nfiles; i++)
+        close(log->f_files[i]); /* only when the final flush did not run */
+    free(log->f_files);
     segment_unref(log->f_active);
     pthread_mutex_unlock(&log->mu);
     for (size_t i = 0; i < log->nsegs; i++)
