@@ -95,6 +95,9 @@ uint64_t plg_obelisk_limit(const plg_obelisk_t *c);
 uint64_t plg_obelisk_unit(const plg_obelisk_t *c);
 /* Number of fsync calls this handle made (benchmarks check one per lease). */
 uint64_t plg_obelisk_fsyncs(const plg_obelisk_t *c);
+/* 0 while the handle works; after an I/O or tamper failure the sticky error it returns for every
+ * further call (PLG_ETAMPERED, or the -errno of the failed stat/ftruncate/fsync). */
+int plg_obelisk_failed(const plg_obelisk_t *c);
 
 void plg_obelisk_close(plg_obelisk_t *c);
 

@@ -2,7 +2,10 @@
  * binserver.c — the Obelisk binary protocol over TCP on a libuv loop.
  *
  * Each connection accumulates input, answers every complete request frame in order (answers to
- * one read go out in one uv_write), and closes on a frame whose length is out of bounds.
+ * one read are built in the connection's reused output buffer and go out with one write), and
+ * closes on a frame whose length is out of bounds. The write is tried at once (uv_try_write):
+ * usually the socket takes all of it, so a request costs one read and one write syscall and no
+ * allocation; only what the socket did not take is copied into a queued uv_write.
  * Back-pressure: while more than OBL_BIN_MAX_BACKLOG bytes are queued for writing the
  * connection stops reading. Connections are tracked so obl_bin_close() can close them all.
  */
@@ -22,6 +25,7 @@ struct bin_conn {
     struct obl_bin_server *srv;
     struct bin_conn *next, *prev;
     struct buf in;
+    struct buf out; /* answers being built; reused across reads */
     size_t backlog;
     int reading;
     int closing;
@@ -51,6 +55,7 @@ static void conn_closed(uv_handle_t *h)
 {
     struct bin_conn *c = h->data;
     buf_free(&c->in);
+    buf_free(&c->out);
     free(c);
 }
 
@@ -97,6 +102,50 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
+/* Sends c->out: as much as the socket takes now, the rest through a queued uv_write (copied,
+ * since c->out is reused). 0, or -1 when the connection was closed. */
+static int conn_flush(struct bin_conn *c)
+{
+    if (!c->out.len)
+        return 0;
+    size_t off = 0;
+    if (!c->backlog) { /* nothing queued: writing now keeps the order */
+        uv_buf_t ub = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+        if (w < 0 && w != UV_EAGAIN) {
+            conn_close(c);
+            return -1;
+        }
+        off = w > 0 ? (size_t)w : 0;
+    }
+    size_t rest = c->out.len - off;
+    if (rest) {
+        struct bin_write *w = malloc(sizeof *w);
+        uint8_t *copy = malloc(rest);
+        if (!w || !copy) {
+            free(w);
+            free(copy);
+            conn_close(c);
+            return -1;
+        }
+        memcpy(copy, c->out.data + off, rest);
+        w->c = c;
+        w->data = copy;
+        w->len = rest;
+        uv_buf_t ub = uv_buf_init((char *)copy, (unsigned)rest);
+        c->backlog += rest;
+        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written)) {
+            c->backlog -= rest;
+            free(copy);
+            free(w);
+            conn_close(c);
+            return -1;
+        }
+    }
+    buf_reset(&c->out);
+    return 0;
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct bin_conn *c = st->data;
@@ -106,8 +155,6 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         return;
     }
     c->in.len += (size_t)n;
-    struct buf out;
-    buf_init(&out);
     size_t pos = 0;
     int bad = 0;
     for (;;) {
@@ -120,36 +167,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
             bad = 1;
             break;
         }
-        obl_service_handle(c->srv->svc, body, blen, &out);
+        obl_service_handle(c->srv->svc, body, blen, &c->out);
         pos += used;
     }
     memmove(c->in.data, c->in.data + pos, c->in.len - pos);
     c->in.len -= pos;
-    if (out.oom) {
-        buf_free(&out);
+    if (c->out.oom) {
         conn_close(c);
         return;
     }
-    if (out.len) {
-        struct bin_write *w = malloc(sizeof *w);
-        if (!w) {
-            buf_free(&out);
-            conn_close(c);
-            return;
-        }
-        w->c = c;
-        w->data = buf_steal(&out, &w->len);
-        uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned)w->len);
-        c->backlog += w->len;
-        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written)) {
-            c->backlog -= w->len;
-            free(w->data);
-            free(w);
-            conn_close(c);
-            return;
-        }
-    }
-    buf_free(&out);
+    if (conn_flush(c))
+        return;
     if (bad) {
         PLG_DEBUG("obelisk", "msg=\"bad frame length, closing binary connection\"");
         conn_close(c);
@@ -171,6 +199,7 @@ static void on_conn(uv_stream_t *l, int status)
         return;
     c->srv = s;
     buf_init(&c->in);
+    buf_init(&c->out);
     uv_tcp_init(l->loop, &c->tcp);
     c->tcp.data = c;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) || s->nconns >= OBL_BIN_MAX_CONNS) {

@@ -350,6 +350,11 @@ uint64_t plg_obelisk_fsyncs(const plg_obelisk_t *c)
     return c->fsyncs;
 }
 
+int plg_obelisk_failed(const plg_obelisk_t *c)
+{
+    return c->failed;
+}
+
 void plg_obelisk_close(plg_obelisk_t *c)
 {
     if (!c)

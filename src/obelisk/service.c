@@ -172,6 +172,23 @@ static int seq_lookup(struct obl_service *s, const char *name, plg_obelisk_t **o
     return 0;
 }
 
+/* What to do with a sequence handle after a failed request, from the handle's own sticky state
+ * (not from the numeric range of the code): a handle that still works (the request was refused:
+ * bad count, overflow) is kept; a handle failed by the file system (read-only, full, I/O error,
+ * or any other errno of stat/ftruncate/fsync) is dropped so a later request reopens the file at
+ * its durable size once the file system is back; a handle that found the file tampered with is
+ * kept failed, since reopening would trust the shrunk or replaced file. */
+static int seq_drop_failed(int failed)
+{
+    switch (failed) {
+    case 0:
+    case PLG_ETAMPERED:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 int obl_service_seq(struct obl_service *s, const char *name, uint64_t n, uint64_t *first)
 {
     if (plg_obelisk_name_check(name))
@@ -185,10 +202,7 @@ int obl_service_seq(struct obl_service *s, const char *name, uint64_t n, uint64_
         rc = plg_obelisk_next(c, n, first);
     if (!rc)
         mx_counter_add(s->m_seq_values, n);
-    if (c && rc < 0 && rc > -4096) {
-        /* An I/O error (EROFS, ENOSPC, EIO) leaves the handle failed: drop it so a later request
-         * reopens the file at its durable size once the file system is back. Tamper errors stay
-         * (reopening would trust a shrunk file). */
+    if (c && seq_drop_failed(plg_obelisk_failed(c))) {
         s->seq_fsyncs_closed += plg_obelisk_fsyncs(c);
         plg_obelisk_close(c);
         s->seqs[i] = s->seqs[--s->nseqs];

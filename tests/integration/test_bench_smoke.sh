@@ -39,7 +39,7 @@ for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never 
   "consume all, raw Fetch walker (no client library) vs Redis XRANGE COUNT 1000, raw" \
   "consume all (Kafka consumer) vs NATS" \
   "p99 produce latency, acks=all fsync=always" "IDs over loopback: 1 Obelisk node" \
-  "IDs over loopback: 3 Obelisk nodes"; do
+  "IDs over loopback: 4 Obelisk nodes"; do
   line=$(grep -F "| $w" "$OUT") || fail "no row for '$w'"
   [ "$(grep -cF "| $w" "$OUT")" -eq 1 ] || fail "row '$w' printed more than once"
   awk -F'|' '{ if ($3 !~ /[0-9]/ || $4 !~ /[0-9]/ || $5 !~ /[0-9.]+x/ ||
