@@ -6,6 +6,10 @@
  * closes on a frame whose length is out of bounds. The write is tried at once (uv_try_write):
  * usually the socket takes all of it, so a request costs one read and one write syscall and no
  * allocation; only what the socket did not take is copied into a queued uv_write.
+ * A request that waits for a renewal (OBL_PARKED: the time floor or a sequence lease is being
+ * raised on the thread pool) stops the connection where it is: its frame and everything after
+ * it stay in the input buffer, reading pauses, and the renewal's callback resumes the
+ * processing, so answers keep the request order. Other connections are served meanwhile.
  * Back-pressure: while more than OBL_BIN_MAX_BACKLOG bytes are queued for writing the
  * connection stops reading. Connections are tracked so obl_bin_close() can close them all.
  */
@@ -27,6 +31,8 @@ struct bin_conn {
     struct buf in;
     struct buf out; /* answers being built; reused across reads */
     size_t backlog;
+    struct obl_wait wait; /* the parked request, while parked */
+    int parked;
     int reading;
     int closing;
 };
@@ -65,6 +71,8 @@ static void conn_close(struct bin_conn *c)
         return;
     c->closing = 1;
     struct obl_bin_server *s = c->srv;
+    if (c->parked)
+        obl_service_cancel(s->svc, &c->wait);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -85,6 +93,14 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 
+static void conn_resume_reading(struct bin_conn *c)
+{
+    if (!c->closing && !c->reading && !c->parked && c->backlog <= OBL_BIN_MAX_BACKLOG / 2) {
+        c->reading = 1;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     struct bin_write *w = (struct bin_write *)req;
@@ -96,10 +112,7 @@ static void on_written(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (!c->closing && !c->reading && c->backlog <= OBL_BIN_MAX_BACKLOG / 2) {
-        c->reading = 1;
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    }
+    conn_resume_reading(c);
 }
 
 /* Sends c->out: as much as the socket takes now, the rest through a queued uv_write (copied,
@@ -146,18 +159,12 @@ static int conn_flush(struct bin_conn *c)
     return 0;
 }
 
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+/* Answers the complete frames in c->in, in order, until one is parked. */
+static void conn_process(struct bin_conn *c)
 {
-    struct bin_conn *c = st->data;
-    (void)b;
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    c->in.len += (size_t)n;
     size_t pos = 0;
     int bad = 0;
-    for (;;) {
+    while (!c->parked) {
         const uint8_t *body;
         size_t blen, used;
         int rc = obl_frame(c->in.data + pos, c->in.len - pos, OBL_MAX_REQ, &body, &blen, &used);
@@ -167,8 +174,10 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
             bad = 1;
             break;
         }
-        obl_service_handle(c->srv->svc, body, blen, &c->out);
-        pos += used;
+        if (obl_service_handle(c->srv->svc, body, blen, &c->out, &c->wait) == OBL_PARKED)
+            c->parked = 1; /* this frame stays in c->in; the wake-up answers it */
+        else
+            pos += used;
     }
     memmove(c->in.data, c->in.data + pos, c->in.len - pos);
     c->in.len -= pos;
@@ -183,10 +192,32 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         conn_close(c);
         return;
     }
-    if (c->backlog > OBL_BIN_MAX_BACKLOG && c->reading) {
+    if ((c->parked || c->backlog > OBL_BIN_MAX_BACKLOG) && c->reading) {
         c->reading = 0;
-        uv_read_stop(st);
+        uv_read_stop((uv_stream_t *)&c->tcp);
     }
+}
+
+/* The renewal a parked request waited for is done (w->rc tells how): go on. */
+static void conn_wake(struct obl_wait *w)
+{
+    struct bin_conn *c = w->arg;
+    c->parked = 0;
+    conn_process(c);
+    if (!c->closing)
+        conn_resume_reading(c);
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct bin_conn *c = st->data;
+    (void)b;
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    c->in.len += (size_t)n;
+    conn_process(c);
 }
 
 static void on_conn(uv_stream_t *l, int status)
@@ -200,6 +231,8 @@ static void on_conn(uv_stream_t *l, int status)
     c->srv = s;
     buf_init(&c->in);
     buf_init(&c->out);
+    c->wait.cb = conn_wake;
+    c->wait.arg = c;
     uv_tcp_init(l->loop, &c->tcp);
     c->tcp.data = c;
     if (uv_accept(l, (uv_stream_t *)&c->tcp) || s->nconns >= OBL_BIN_MAX_CONNS) {
