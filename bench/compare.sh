@@ -126,6 +126,25 @@ stop_pid() { # PID: SIGTERM, wait, forget
   PIDS=("${keep[@]+"${keep[@]}"}")
 }
 
+metrics() { # PORT: the server's /metrics text
+  python3 -c 'import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=10).read().decode())' \
+    "http://127.0.0.1:$1/metrics"
+}
+
+hist_p99_us() { # BEFORE AFTER NAME [LABEL]: upper bound (us) of the histogram bucket holding the
+  # 99th percentile of the observations made between the two /metrics snapshots
+  awk -v name="$3" -v label="${4:-}" '
+    index($0, name "_bucket{") == 1 && (label == "" || index($0, label)) {
+      le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
+      if (FILENAME == ARGV[1]) { before[le] = $2; next }
+      n++; bound[n] = le; cum[n] = $2 - before[le] }
+    END {
+      if (!n || cum[n] <= 0) { print 0; exit }
+      for (i = 1; i <= n; i++) if (cum[i] >= 0.99 * cum[n]) {
+        if (bound[i] == "+Inf") { print 0; exit }
+        printf "%.0f\n", bound[i] * 1e6; exit } }' <(printf '%s\n' "$1") <(printf '%s\n' "$2")
+}
+
 kv() { # KEY LINE: value of KEY=... in a key=value line
   sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1
 }
@@ -167,8 +186,9 @@ plg_start() { # FSYNC(never|interval:MS|always) -> PLG_PORT PLG_PID
   local d
   d=$(fresh_dir "pyralog-${1%%:*}")
   PLG_PORT=$(free_port)
+  PLG_HTTP=$(free_port)
   spawn "$d.log" "$PYRALOG" server --data-dir "$d" --kafka-listen "127.0.0.1:$PLG_PORT" \
-    --http-listen "127.0.0.1:$(free_port)" --set "log.fsync=$1" --set log.level=warn
+    --http-listen "127.0.0.1:$PLG_HTTP" --set "log.fsync=$1" --set log.level=warn
   PLG_PID=$SPAWN_PID
   wait_line "$d.log" "pyralog server ready" "$PLG_PID"
 }
@@ -323,12 +343,28 @@ PEAK=$(kv records_per_s "$PA")
 HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%.0f", p / 2 }')
 # About 5 s at half the peak rate, within [1000, N] records.
 LN=$(awk -v h="$HALF" -v n="$N" 'BEGIN { x = h * 5; if (x > n) x = n; if (x < 1000) x = 1000; printf "%.0f", x }')
+M0=$(metrics "$PLG_HTTP")
 # The latency client sends at once (linger.ms=0) with one request in flight: a record then waits
 # for at most the request ahead of it, as a latency-sensitive producer would be configured.
 run "pyralog fsync=always acks=all at $HALF/s" "$PLG_PID" \
   kload produce --size $SIZE --topic lat --count "$LN" --acks all --rate "$HALF" \
   --linger-ms 0 --in-flight 1
 PL=$RUN_OUT
+# Where the latency goes, server side, from its /metrics histograms over that run alone: the
+# bucket bound under which 99% of flusher fdatasyncs and of Produce requests (arrival to answer,
+# the durable wait included) completed.
+M1=$(metrics "$PLG_HTTP")
+FSYNC_P99=$(hist_p99_us "$M0" "$M1" pyralog_storage_fsync_duration_seconds)
+PRODUCE_P99=$(hist_p99_us "$M0" "$M1" pyralog_kafka_request_duration_seconds 'api="Produce"')
+stop_pid "$PLG_PID"
+# The same client at the same rate with no fsync and acks=1: what the client library and
+# loopback alone add. When this floor is above 2x the raw fdatasync p99, no fsync path can meet
+# the target end to end on this machine.
+plg_start never
+run "pyralog fsync=never acks=1 at $HALF/s" "$PLG_PID" \
+  kload produce --size $SIZE --topic lat --count "$LN" --acks 1 --rate "$HALF" \
+  --linger-ms 0 --in-flight 1
+PLF=$RUN_OUT
 stop_pid "$PLG_PID"
 
 # 6. Obelisk IDs: binary batches of 4096 IDs vs Redis INCR -c50 -P16 (section 3, same run).
@@ -374,6 +410,12 @@ row "consume all (Kafka consumer) vs NATS JetStream pull consumer, ack none" \
   "$(kv records_per_s "$PC")" "$(kv msgs_per_s "$NC")" rec/s info -
 row "p99 produce latency, acks=all fsync=always at half peak ($HALF/s) vs raw 4 KiB fdatasync p99" \
   "$(awk -v m="$(kv p99_ms "$PL")" 'BEGIN{printf "%.0f", m * 1000}')" "$DISK_P99" us lower 2
+row "  same rate, acks=1 fsync=never (no fsync: client library + loopback floor) vs raw 4 KiB fdatasync p99" \
+  "$(awk -v m="$(kv p99_ms "$PLF")" 'BEGIN{printf "%.0f", m * 1000}')" "$DISK_P99" us info -
+row "  server side, that run: 99% of flusher fdatasyncs within (histogram bucket) vs raw p99" \
+  "$FSYNC_P99" "$DISK_P99" us info -
+row "  server side, that run: 99% of Produce requests answered within (arrival to durable answer)" \
+  "$PRODUCE_P99" "$DISK_P99" us info -
 row "IDs over loopback: 1 Obelisk node (layout bound 4 096 000/s per node), binary batches of 4096 vs Redis INCR -c50 -P16 (everysec)" \
   "$(kv ids_per_s "$OB")" "$RI" ids/s info -
 row "IDs over loopback: $OBL_N Obelisk nodes (Pharaoh network), one client, binary batches of 4096 vs Redis INCR -c50 -P16 (everysec)" \

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libuv1-dev libwebsockets-dev libjansson-dev libsodium-dev
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libisal-dev
-  librdkafka-dev kcat libcmocka-dev libwebsockets-evlib-uv
+  librdkafka-dev kcat libcmocka-dev libwebsockets-evlib-uv libjemalloc-dev
   python3 nodejs
   prometheus b3sum wrk
   redis-server redis-tools nats-server libhiredis-dev

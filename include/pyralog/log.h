@@ -19,8 +19,10 @@
  * log runs its own flusher thread, which fsyncs (group commit), advances the durable offset and
  * calls on_durable() FROM THE FLUSHER THREAD (forward it to your loop, e.g. with uv_async_send).
  * Hooks (plg_log_hooks) run on the owner thread, synchronously inside the call that caused them.
- * plg_log_compact() blocks while it rewrites segments: the broker runs it when it chooses (e.g.
- * a timer) — see its comment for the locking.
+ * Compaction and retention come in two forms: one blocking call (plg_log_compact,
+ * plg_log_enforce_retention), or split so the slow part (reading sealed segments, writing and
+ * fsyncing files, unlinking) runs on a worker thread while the owner keeps appending and
+ * reading: plg_log_compact_begin/run/install and plg_log_retention_begin/plg_log_garbage_collect.
  *
  * Errors: 0 or a negative PLG_E* / -errno code (pyralog.h). Whoever allocates frees.
  */
@@ -237,6 +239,16 @@ int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset);
 /* fsyncs everything appended so far and waits; the durable offset then equals the end offset. */
 int plg_log_flush(plg_log_t *log);
 
+/*
+ * Owner thread: takes fd (a file kept beside the log, e.g. a sealed Merkle tree file; the log
+ * closes it) and makes it durable without blocking the caller: the flusher fdatasyncs it with
+ * its next group commit (plg_log_close runs a last one), before the durable offset next
+ * advances. With fsync=always done by the appending thread it is synced here; with fsync=never
+ * nothing is promised and it is only closed. Returns 1 when the file is or will be durable, 0
+ * when it was closed unsynced, or the fdatasync error when synced here.
+ */
+int plg_log_sync_file(plg_log_t *log, int fd);
+
 /* Seals the active segment now and starts a new one at the log end offset. */
 int plg_log_roll(plg_log_t *log);
 
@@ -248,6 +260,19 @@ int plg_log_roll(plg_log_t *log);
  * *deleted (may be NULL) counts segments removed. Call periodically from the owner thread.
  */
 int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted);
+
+/*
+ * Retention split in two (see the thread model above): the owner thread drops the expired
+ * segments from the log (same rules as plg_log_enforce_retention: from then on they are no longer
+ * served, the log start offset has moved) and gets their files as *garbage (NULL when nothing
+ * went); plg_log_garbage_collect() then unlinks the files, syncs the directory and releases the
+ * segments, on any thread, without touching the log (which may even be closed by then). Readers
+ * holding a slice keep their segment's fd until they release it. *deleted may be NULL.
+ */
+struct plg_log_garbage;
+int plg_log_retention_begin(plg_log_t *log, int32_t *deleted, struct plg_log_garbage **garbage);
+/* Removes the files, syncs the directory, frees g (NULL is a no-op). First error or 0. */
+int plg_log_garbage_collect(struct plg_log_garbage *g);
 
 /*
  * Kafka DeleteRecords: moves the log start offset to `offset` (<= end offset) and deletes the
@@ -262,11 +287,48 @@ int plg_log_truncate(plg_log_t *log, int64_t offset);
  * Key-based compaction of the sealed segments (cleanup.policy must include compact): keeps the
  * last record per key, drops tombstones (null value) older than delete.retention.ms, keeps
  * offsets, rewrites batches with the surviving records (uncompressed), control batches kept.
- * Runs on the owner thread and blocks it while it rewrites (sealed segments only, so appends
- * are never torn); the broker should call it when the partition is idle or from a timer.
+ * This form runs every step on the calling (owner) thread and blocks it while it rewrites; a
+ * server uses the split form below instead.
  * *removed (may be NULL) counts records dropped.
  */
 int plg_log_compact(plg_log_t *log, int64_t *removed);
+
+/*
+ * plg_log_compact in three steps, so that only the short install runs on the owner thread:
+ *
+ *   plg_log_compact_begin    owner thread: snapshots the sealed segments (holding references),
+ *                            the config and the clock. *out is NULL when there is nothing to
+ *                            do (policy without compact, no sealed segment). PLG_ESTATE while
+ *                            another compaction of this log is between begin and install.
+ *   plg_log_compact_run      any ONE thread, never calls into the log: reads the snapshot (sealed
+ *                            segments are immutable), writes each segment that loses records to
+ *                            "<base>.log.cleaned" with fresh "<base>.index.cleaned" and
+ *                            "<base>.timeindex.cleaned", and fsyncs them. Returns its error,
+ *                            which install also reports.
+ *   plg_log_compact_install  owner thread: swaps the compacted segments into the log (unlinks
+ *                            the old indexes, renames the cleaned files over the live names,
+ *                            syncs the directory once). A compacted segment is installed only if
+ *                            it and every later segment of the snapshot are still in the log,
+ *                            sealed and unchanged (a record is dropped because a later record
+ *                            of its key exists; retention removing older segments meanwhile
+ *                            does not matter, truncation or deletion does); the rest is
+ *                            discarded. *removed (may be NULL) counts records dropped by what
+ *                            was installed, *discarded (may be NULL) the segments thrown away.
+ *                            Always ends the compaction (the next begin is allowed).
+ *   plg_log_compact_free     any thread: removes the files of results not installed and
+ *                            releases the snapshot. Call it after install, or instead of it
+ *                            only once the log is closed. NULL is a no-op.
+ *
+ * A crash at any point leaves each segment either old or compacted (cleaned files are removed
+ * and missing indexes rebuilt at open). plg_log_truncate refuses (PLG_ESTATE) while a
+ * compaction is in flight, since it could cut a segment the worker is reading.
+ */
+typedef struct plg_compaction plg_compaction_t;
+int plg_log_compact_begin(plg_log_t *log, plg_compaction_t **out);
+int plg_log_compact_run(plg_compaction_t *c);
+int plg_log_compact_install(plg_log_t *log, plg_compaction_t *c, int64_t *removed,
+                            int32_t *discarded);
+void plg_log_compact_free(plg_compaction_t *c);
 
 /* ---- offline, read-only audit of a log directory ---- */
 

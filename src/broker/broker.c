@@ -536,6 +536,7 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
 
 static void part_close(struct broker *b, struct bpart *p, bool remove_files)
 {
+    bpart_housekeep_cancel(p);
     broker_watch_fire_all(&p->watchers);
     part_drain_acks(p);
     if (p->in_ack_list) {
@@ -1067,45 +1068,11 @@ int broker_partition_offsets(struct broker *b, const char *topic, int32_t partit
 
 /* ---- housekeeping ---- */
 
-/* Retention for cleanup.policy=delete, compaction for compact, on every partition. Compaction
- * runs on the loop and blocks it while it rewrites sealed segments (see plg_log_compact); the
- * consumer-offsets topic is compacted by the group coordinator on its own schedule. */
+/* Retention for cleanup.policy=delete, compaction for compact, on every partition: the file
+ * work runs on libuv workers (housekeeping.c), the loop only swaps segment lists. */
 static void on_housekeeping(uv_timer_t *t)
 {
-    struct broker *b = t->data;
-    if (b->shutting)
-        return;
-    for (int32_t i = 0; i < b->ntopics; i++) {
-        struct btopic *tp = b->topics[i];
-        bool internal = !strcmp(tp->name, "__consumer_offsets");
-        for (int32_t j = 0; j < tp->npart; j++) {
-            plg_log_t *log = tp->parts[j]->log;
-            const struct plg_log_config *cfg = plg_log_config(log);
-            int32_t deleted = 0;
-            int rc = 0;
-            if (cfg->cleanup_policy & PLG_CLEANUP_DELETE)
-                rc = plg_log_enforce_retention(log, &deleted);
-            if (rc)
-                PLG_ERROR("broker", "msg=\"retention failed\" topic=%s partition=%d error=\"%s\"",
-                          tp->name, j, plg_strerror(rc));
-            else if (deleted)
-                PLG_INFO("broker",
-                         "msg=\"retention deleted segments\" topic=%s partition=%d segments=%d "
-                         "log_start_offset=%lld",
-                         tp->name, j, deleted, (long long)plg_log_start_offset(log));
-            if ((cfg->cleanup_policy & PLG_CLEANUP_COMPACT) && !internal) {
-                int64_t removed = 0;
-                rc = plg_log_compact(log, &removed);
-                if (rc)
-                    PLG_ERROR("broker",
-                              "msg=\"compaction failed\" topic=%s partition=%d error=\"%s\"",
-                              tp->name, j, plg_strerror(rc));
-                else if (removed)
-                    PLG_INFO("broker", "msg=\"compacted\" topic=%s partition=%d removed=%lld",
-                             tp->name, j, (long long)removed);
-            }
-        }
-    }
+    broker_housekeeping_run(t->data);
 }
 
 /* ---- lifecycle ---- */

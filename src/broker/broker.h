@@ -79,6 +79,18 @@ struct broker_opts {
     int64_t retention_check_ms;
 };
 
+/*
+ * Compacts one partition (cleanup.policy must include compact: else PLG_ESTATE) with the heavy
+ * part on a libuv worker thread (see housekeeping.c); done(ctx, rc, records removed, bytes
+ * before, bytes after) runs on the loop once the result is installed or discarded, and is not
+ * called if the partition closes first. PLG_ESTATE while a job of that partition is in flight,
+ * PLG_ENOTFOUND for an unknown partition. done may be NULL.
+ */
+typedef void (*broker_compact_cb)(void *ctx, int rc, int64_t removed, int64_t bytes_before,
+                                  int64_t bytes_after);
+int broker_compact_partition(struct broker *b, const char *topic, int32_t partition,
+                             broker_compact_cb done, void *ctx);
+
 /* Opens the broker: loads the topic registry and opens every partition log (recovering them).
  * *out is freed by broker_close(). */
 int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **out);

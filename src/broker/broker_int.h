@@ -33,6 +33,7 @@ struct bpart {
     bool in_ack_list;
     struct bpart *ack_next; /* broker's list of partitions with ack waiters */
     struct ptree *tree;     /* Merkle tree (crypto/ptree.h); NULL when merkle.enable=false */
+    struct hk_job *hk;      /* retention/compaction job in flight (housekeeping.c), or NULL */
 };
 
 struct btopic {
@@ -93,6 +94,17 @@ int btopic_set_configs(struct broker *b, struct btopic *t, const char *const *co
 void broker_watch_list_init(struct broker_watch *head);
 void broker_watch_fire_all(struct broker_watch *head);
 void broker_watch_attach(struct broker_watch *head, struct broker_watch *w);
+
+/* Housekeeping (housekeeping.c): starts retention (when `retention`) and compaction (when
+ * `compact`) of p, the file work on a libuv worker; done (may be NULL) is called on the loop once
+ * the compaction is installed, never when p closes first. PLG_ESTATE while a job of p is in
+ * flight. */
+int bpart_housekeep(struct bpart *p, bool retention, bool compact, broker_compact_cb done,
+                    void *ctx);
+/* part_close: the job in flight (if any) drops its result instead of installing it. */
+void bpart_housekeep_cancel(struct bpart *p);
+/* The housekeeping timer: one job per partition whose policy asks for one. */
+void broker_housekeeping_run(struct broker *b);
 
 /* Kafka API handlers (broker_kafka.c etc.), registered by broker_open. */
 void broker_register_core_apis(struct broker *b);

@@ -1070,17 +1070,12 @@ static int load_offsets(struct group_coord *gc)
 
 /*
  * Compacts the sealed segments of __consumer_offsets (last commit per group/topic/partition,
- * old tombstones dropped). The storage call blocks the loop while it rewrites, which is why it
- * only runs when there is something sealed to compact and at a coarse interval.
+ * old tombstones dropped): the rewrite runs on a worker thread (broker_compact_partition), the
+ * loop only installs the result, and on_compacted reports it. Only when something is sealed.
  */
-static void on_compact_timer(uv_timer_t *t)
+static void on_compacted(void *ctx, int rc, int64_t removed, int64_t before, int64_t after)
 {
-    struct group_coord *gc = t->data;
-    plg_log_t *log = broker_partition_log(gc->b, GROUP_OFFSETS_TOPIC, 0);
-    if (!log || plg_log_segment_count(log) < 2)
-        return;
-    int64_t before = plg_log_size_bytes(log), removed = 0;
-    int rc = plg_log_compact(log, &removed);
+    struct group_coord *gc = ctx;
     if (rc) {
         PLG_WARN("group", "msg=\"offsets compaction failed\" topic=%s err=\"%s\"",
                  GROUP_OFFSETS_TOPIC, plg_strerror(rc));
@@ -1091,9 +1086,20 @@ static void on_compact_timer(uv_timer_t *t)
         PLG_INFO("group",
                  "msg=\"offsets compacted\" topic=%s removed=%lld bytes_before=%lld "
                  "bytes_after=%lld",
-                 GROUP_OFFSETS_TOPIC, (long long)removed, (long long)before,
-                 (long long)plg_log_size_bytes(log));
+                 GROUP_OFFSETS_TOPIC, (long long)removed, (long long)before, (long long)after);
     }
+}
+
+static void on_compact_timer(uv_timer_t *t)
+{
+    struct group_coord *gc = t->data;
+    plg_log_t *log = broker_partition_log(gc->b, GROUP_OFFSETS_TOPIC, 0);
+    if (!log || plg_log_segment_count(log) < 2)
+        return;
+    int rc = broker_compact_partition(gc->b, GROUP_OFFSETS_TOPIC, 0, on_compacted, gc);
+    if (rc && rc != PLG_ESTATE) /* ESTATE: the previous pass is still running */
+        PLG_WARN("group", "msg=\"offsets compaction failed\" topic=%s err=\"%s\"",
+                 GROUP_OFFSETS_TOPIC, plg_strerror(rc));
 }
 
 /* ---- lifecycle ---- */

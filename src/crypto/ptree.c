@@ -25,8 +25,9 @@ struct mfile {
     uint64_t base, end;
     int fd;         /* -1 in memory mode */
     struct buf mem; /* in memory mode: the hashes (no header) */
-    bool sealed;
-    off_t kicked; /* file offset up to which writeback was started (sync_file_range) */
+    bool sealed;    /* complete: its segment was sealed (or it was loaded from disk) */
+    bool synced;    /* durable, or handed to the log's group commit to become so */
+    off_t kicked;   /* file offset up to which writeback was started (sync_file_range) */
 };
 
 /* Start writeback of a tree file every this many new bytes. Without it the tree files pile up
@@ -49,7 +50,8 @@ struct leafrec {
 };
 
 struct ptree {
-    char *dir; /* NULL: memory only */
+    char *dir;      /* NULL: memory only */
+    plg_log_t *log; /* the log it follows (its flusher syncs finished files) */
     struct mfile *files;
     size_t nfiles, cap;
     uint64_t size;
@@ -642,7 +644,7 @@ static int truncate_to(struct ptree *t, uint64_t size)
         } else {
             f->mem.len = (size_t)hashes * HS;
         }
-        f->sealed = false;
+        f->sealed = f->synced = false;
     }
     t->size = size;
     return load_frontier(t);
@@ -661,14 +663,19 @@ void ptree_on_segment_event(void *ctx, enum plg_segment_event kind, int64_t segm
             rc = new_file(t, (uint64_t)segment_base);
         break;
     case PLG_SEG_SEALED:
-        /* Make the finished file durable once; the active one is re-derived on open. */
-        for (size_t i = 0; i < t->nfiles; i++)
-            if (t->files[i].base == (uint64_t)segment_base && t->files[i].fd >= 0 &&
-                !t->files[i].sealed) {
-                if (fdatasync(t->files[i].fd) != 0)
-                    rc = -errno;
-                t->files[i].sealed = true;
-            }
+        /* Make the finished file durable once (the active one is re-derived on open), off this
+         * thread: the log's flusher syncs a duplicate of its fd with its next group commit. */
+        for (size_t i = 0; i < t->nfiles; i++) {
+            struct mfile *f = &t->files[i];
+            if (f->base != (uint64_t)segment_base || f->fd < 0 || f->sealed)
+                continue;
+            f->sealed = true;
+            int fd = t->log ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : -1;
+            int src = fd >= 0 ? plg_log_sync_file(t->log, fd) : fdatasync(f->fd) ? -errno : 1;
+            if (src < 0)
+                rc = src;
+            f->synced = src == 1;
+        }
         break;
     case PLG_SEG_TRUNCATED:
         rc = truncate_to(t, (uint64_t)arg);
@@ -691,9 +698,14 @@ void ptree_hooks(struct ptree *t, struct plg_log_hooks *hooks)
 
 int ptree_sync(struct ptree *t)
 {
-    for (size_t i = 0; i < t->nfiles; i++)
-        if (t->files[i].fd >= 0 && fdatasync(t->files[i].fd) != 0)
+    for (size_t i = 0; i < t->nfiles; i++) {
+        struct mfile *f = &t->files[i];
+        if (f->fd < 0 || f->synced)
+            continue;
+        if (fdatasync(f->fd) != 0)
             return -errno;
+        f->synced = f->sealed;
+    }
     return 0;
 }
 
@@ -955,6 +967,11 @@ int ptree_open(const char *dir, plg_log_t *log, struct ptree **out, struct ptree
      * re-derives. */
     if (!rc && t->nfiles)
         t->files[t->nfiles - 1].sealed = false;
+    /* A clean shutdown synced every file (ptree_mark_clean): the finished ones need no sync
+     * at the next one. */
+    for (size_t i = 0; !rc && i < t->nfiles; i++)
+        t->files[i].synced = clean && t->files[i].sealed;
+    t->log = log;
     if (rc) {
         ptree_close(t);
         return rc;

@@ -15,7 +15,8 @@
  * (PTREE_LOW-1), so a stored subtree (start, level) is one pread: it sits 1 + level - PTREE_LOW
  * hashes after the record start of its last leaf. A proof therefore costs O(log n) reads and no
  * rehashing of the log. Files are append-only; a file starts where a log segment starts
- * (PLG_SEG_CREATED) and is fsynced when the segment is sealed. Files of segments removed by
+ * (PLG_SEG_CREATED); when the segment is sealed, the log's flusher fdatasyncs it with its next
+ * group commit (plg_log_sync_file: never on the appending thread). Files of segments removed by
  * retention are kept: heads and proofs cover the whole history (compaction keeps leaves too).
  *
  * Recovery (ptree_open): a torn record at a file end is cut; files must chain (each base = the

@@ -12,11 +12,14 @@
  * empty batch over the same offset span, and a run of such batches (same producer and kind)
  * collapses into one, so segments stay contiguous in offsets at 61 bytes per run.
  *
- * Files: the new segment is written to "<base>.log.cleaned" and synced; the old index files are
- * removed, the cleaned file renamed over "<base>.log" and the directory synced; indexes are then
- * rebuilt. A crash at any point leaves either the old or the new .log (stray ".cleaned" files
- * are removed at open) and missing indexes are rebuilt by recovery.
- * Thread model: runs on the log's owner thread and blocks it for the duration (see log.h).
+ * Files: the worker writes the new segment to "<base>.log.cleaned" with fresh indexes
+ * "<base>.{index,timeindex}.cleaned", all synced; install removes the old index files, renames
+ * the three over the live names and syncs the directory. A crash at any point leaves either the
+ * old or the new .log with its own indexes or none (stray ".cleaned" files are removed at open,
+ * missing indexes rebuilt by recovery).
+ * Thread model (log.h): begin and install on the owner thread; run on any one thread, touching
+ * only the snapshot (sealed segments are immutable: the worker reads [0, size at begin) of their
+ * read-only mappings) and its own directory handle; free on any thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -217,7 +220,6 @@ static int rebuild_batch(struct rewrite *w, const struct batch *b, struct buf *s
     return rc ? rc : out->oom ? PLG_ENOMEM : 0;
 }
 
-/* Writes the compacted contents of s into out; *changed when any record went. */
 /*
  * Extends the empty batch at out[at] (the last batch written) to also cover b's offsets, when
  * both belong to the same producer and kind and the span fits; true when merged.
@@ -242,14 +244,14 @@ static bool merge_empty(struct buf *out, size_t at, const struct batch *b)
 
 /* Writes the compacted contents of s into out; *changed when any record went. Runs of batches
  * left without records collapse into one empty batch spanning their offsets. */
-static int compact_segment(struct rewrite *w, const struct segment *s, struct buf *scratch,
+static int compact_segment(struct rewrite *w, const uint8_t *map, int64_t size, struct buf *scratch,
                            struct buf *out, bool *changed)
 {
     *changed = false;
     size_t empty_at = SIZE_MAX; /* offset in out of a trailing empty batch */
-    for (int64_t pos = 0; pos < s->size;) {
+    for (int64_t pos = 0; pos < size;) {
         struct batch b;
-        int rc = batch_parse(s->map + pos, (size_t)(s->size - pos), &b);
+        int rc = batch_parse(map + pos, (size_t)(size - pos), &b);
         if (rc)
             return rc;
         pos += (int64_t)b.size;
@@ -280,16 +282,74 @@ static int compact_segment(struct rewrite *w, const struct segment *s, struct bu
     return out->oom ? PLG_ENOMEM : 0;
 }
 
-/* Replaces segs[i] by a segment holding `data` (same base). */
-static int swap_segment(struct plg_log *log, size_t i, const struct buf *data)
+/* ---- the split compaction (log.h) ---- */
+
+struct plan_seg {
+    struct segment *s;   /* reference taken at begin */
+    int64_t size;        /* s->size at begin: the worker reads [0, size) only */
+    struct segment *out; /* the compacted copy (reference), NULL when unchanged */
+    int64_t dropped;     /* records the copy dropped */
+};
+
+struct plg_compaction {
+    struct store store; /* own directory handle: the log may close while the worker runs */
+    int32_t index_bytes, index_interval;
+    int64_t now, horizon;
+    struct plan_seg *segs;
+    size_t n;
+    int run_rc;
+};
+
+static const char *const cleaned_ext[] = {"log", "index", "timeindex"};
+
+static void cleaned_name(char *out, size_t cap, int64_t base, int k, bool cleaned)
 {
-    struct segment *old = log->segs[i];
-    char cleaned[SEG_NAME_MAX + 16], name[SEG_NAME_MAX];
-    seg_name(name, old->base, "log");
-    snprintf(cleaned, sizeof cleaned, "%s.cleaned", name);
-    struct store *st = &log->store;
+    char name[SEG_NAME_MAX];
+    seg_name(name, base, cleaned_ext[k]);
+    snprintf(out, cap, "%s%s", name, cleaned ? ".cleaned" : "");
+}
+
+int plg_log_compact_begin(plg_log_t *log, plg_compaction_t **out)
+{
+    *out = NULL;
+    if (log->compacting)
+        return PLG_ESTATE;
+    if (!(log->cfg.cleanup_policy & PLG_CLEANUP_COMPACT) || log->nsegs < 2)
+        return 0;
+    struct plg_compaction *c = calloc(1, sizeof *c);
+    if (!c)
+        return PLG_ENOMEM;
+    c->n = log->nsegs - 1;
+    c->segs = calloc(c->n, sizeof *c->segs);
+    int rc = c->segs ? store_dup(&log->store, &c->store) : PLG_ENOMEM;
+    if (rc) {
+        free(c->segs);
+        free(c);
+        return rc;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        segment_ref(log->segs[i]);
+        c->segs[i].s = log->segs[i];
+        c->segs[i].size = log->segs[i]->size;
+    }
+    c->index_bytes = log->cfg.segment_index_bytes;
+    c->index_interval = log->cfg.index_interval_bytes;
+    c->now = log_now(log);
+    c->horizon = c->now - log->cfg.delete_retention_ms;
+    log->compacting = true;
+    *out = c;
+    return 0;
+}
+
+/* Writes data as "<base>.log.cleaned", synced, and makes it a sealed segment whose indexes are
+ * "<base>.{index,timeindex}.cleaned", synced too. Worker side: only the store's directory. */
+static int write_cleaned(struct plg_compaction *c, struct plan_seg *ps, const struct buf *data)
+{
+    char name[SEG_NAME_MAX + 16];
+    cleaned_name(name, sizeof name, ps->s->base, 0, true);
+    struct store *st = &c->store;
     int fd;
-    int rc = st->ops->open(st, cleaned, true, &fd);
+    int rc = st->ops->open(st, name, true, &fd);
     if (rc)
         return rc;
     if (ftruncate(fd, 0) < 0)
@@ -298,47 +358,31 @@ static int swap_segment(struct plg_log *log, size_t i, const struct buf *data)
         rc = store_pwrite_all(fd, data->data, data->len, 0);
     if (rc == 0)
         rc = st->ops->sync(st, fd);
-    static const char *const idx_ext[] = {"index", "timeindex"};
-    for (int k = 0; rc == 0 && k < 2; k++) {
-        char iname[SEG_NAME_MAX];
-        seg_name(iname, old->base, idx_ext[k]);
-        rc = st->ops->remove(st, iname);
-    }
-    if (rc == 0)
-        rc = st->ops->rename(st, cleaned, name);
-    if (rc == 0)
-        rc = st->ops->sync_dir(st);
-    struct segment *s = NULL;
-    if (rc == 0)
-        rc = segment_adopt(st, old->base, fd, log->cfg.segment_index_bytes,
-                           log->cfg.index_interval_bytes, log_now(log), &s);
-    else
+    if (rc) {
         close(fd);
-    if (rc)
         return rc;
-    log->segs[i] = s;
-    log_event(log, PLG_SEG_COMPACTED, s->base, s->next_offset);
-    segment_unref(old);
-    return 0;
+    }
+    rc = segment_adopt(st, ps->s->base, fd, ".cleaned", c->index_bytes, c->index_interval, c->now,
+                       &ps->out);
+    if (rc == 0 && (rc = segment_sync(ps->out)) != 0) {
+        segment_unref(ps->out);
+        ps->out = NULL;
+    }
+    return rc;
 }
 
-int plg_log_compact(plg_log_t *log, int64_t *removed)
+int plg_log_compact_run(plg_compaction_t *c)
 {
-    if (removed)
-        *removed = 0;
-    if (!(log->cfg.cleanup_policy & PLG_CLEANUP_COMPACT) || log->nsegs < 2)
-        return 0;
-    size_t nsealed = log->nsegs - 1;
     struct keymap km = {0};
     struct buf scratch, out;
     buf_init(&scratch);
     buf_init(&out);
     int rc = 0;
-    for (size_t i = 0; i < nsealed && rc == 0; i++) {
-        const struct segment *s = log->segs[i];
-        for (int64_t pos = 0; pos < s->size && rc == 0;) {
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        const struct plan_seg *ps = &c->segs[i];
+        for (int64_t pos = 0; pos < ps->size && rc == 0;) {
             struct batch b;
-            rc = batch_parse(s->map + pos, (size_t)(s->size - pos), &b);
+            rc = batch_parse(ps->s->map + pos, (size_t)(ps->size - pos), &b);
             if (rc)
                 break;
             if (!batch_is_control(&b))
@@ -346,19 +390,153 @@ int plg_log_compact(plg_log_t *log, int64_t *removed)
             pos += (int64_t)b.size;
         }
     }
-    struct rewrite w = {.km = &km, .horizon = log_now(log) - log->cfg.delete_retention_ms};
-    for (size_t i = 0; i < nsealed && rc == 0; i++) {
+    struct rewrite w = {.km = &km, .horizon = c->horizon};
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        struct plan_seg *ps = &c->segs[i];
         bool changed;
+        int64_t before = w.dropped_total;
         buf_reset(&out);
-        rc = compact_segment(&w, log->segs[i], &scratch, &out, &changed);
-        if (rc == 0 && changed)
-            rc = swap_segment(log, i, &out);
+        rc = compact_segment(&w, ps->s->map, ps->size, &scratch, &out, &changed);
+        if (rc == 0 && changed) {
+            ps->dropped = w.dropped_total - before;
+            rc = write_cleaned(c, ps, &out);
+        }
     }
-    if (removed)
-        *removed = w.dropped_total;
     free(w.hdrs);
     buf_free(&scratch);
     buf_free(&out);
     km_free(&km);
+    c->run_rc = rc;
+    return rc;
+}
+
+/* Index of s among the log's sealed segments, or -1 (binary search by base). */
+static long sealed_index(const struct plg_log *log, const struct segment *s)
+{
+    size_t lo = 0, hi = log->nsegs - 1; /* the active segment is never a match */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->base < s->base)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < log->nsegs - 1 && log->segs[lo] == s ? (long)lo : -1;
+}
+
+/* Puts the cleaned files of ps in place of the live ones: old indexes removed first, so a crash
+ * leaves the old or new .log with either matching or missing (rebuilt) indexes, never an index
+ * of the other file. 0 once the .log is renamed (index renames failing only cost a rebuild). */
+static int rename_in(struct plg_log *log, struct plan_seg *ps)
+{
+    struct store *st = &log->store;
+    char from[SEG_NAME_MAX + 16], to[SEG_NAME_MAX + 16];
+    for (int k = 1; k < 3; k++) {
+        cleaned_name(to, sizeof to, ps->s->base, k, false);
+        int rc = st->ops->remove(st, to);
+        if (rc)
+            return rc;
+    }
+    for (int k = 0; k < 3; k++) {
+        cleaned_name(from, sizeof from, ps->s->base, k, true);
+        cleaned_name(to, sizeof to, ps->s->base, k, false);
+        int rc = st->ops->rename(st, from, to);
+        if (rc && k == 0)
+            return rc;
+    }
+    return 0;
+}
+
+int plg_log_compact_install(plg_log_t *log, plg_compaction_t *c, int64_t *removed,
+                            int32_t *discarded)
+{
+    if (removed)
+        *removed = 0;
+    if (discarded)
+        *discarded = 0;
+    log->compacting = false;
+    if (c->run_rc)
+        return c->run_rc;
+    /* Valid from the last planned segment down to the first one that changed. */
+    bool valid = true;
+    long *at = calloc(c->n ? c->n : 1, sizeof *at);
+    if (!at)
+        return PLG_ENOMEM;
+    for (size_t k = c->n; k-- > 0;) {
+        struct plan_seg *ps = &c->segs[k];
+        at[k] = valid ? sealed_index(log, ps->s) : -1;
+        valid = at[k] >= 0 && ps->s->size == ps->size;
+        if (!valid)
+            at[k] = -1;
+    }
+    int rc = 0;
+    bool renamed = false;
+    for (size_t k = 0; k < c->n; k++) {
+        struct plan_seg *ps = &c->segs[k];
+        if (!ps->out)
+            continue;
+        if (at[k] < 0) {
+            if (discarded)
+                (*discarded)++;
+            continue;
+        }
+        if (rc == 0)
+            rc = rename_in(log, ps);
+        if (rc) {
+            at[k] = -1;
+            continue;
+        }
+        renamed = true;
+    }
+    int drc = renamed ? log->store.ops->sync_dir(&log->store) : 0;
+    for (size_t k = 0; k < c->n; k++) {
+        struct plan_seg *ps = &c->segs[k];
+        if (!ps->out || at[k] < 0)
+            continue;
+        struct segment *old = log->segs[at[k]];
+        ps->out->store = &log->store;
+        log->segs[at[k]] = ps->out;
+        ps->out = NULL;
+        if (removed)
+            *removed += ps->dropped;
+        log_event(log, PLG_SEG_COMPACTED, old->base, log->segs[at[k]]->next_offset);
+        segment_unref(old);
+    }
+    free(at);
+    return rc ? rc : drc;
+}
+
+void plg_log_compact_free(plg_compaction_t *c)
+{
+    if (!c)
+        return;
+    for (size_t k = 0; k < c->n; k++) {
+        struct plan_seg *ps = &c->segs[k];
+        if (ps->out) {
+            for (int e = 0; e < 3; e++) {
+                char name[SEG_NAME_MAX + 16];
+                cleaned_name(name, sizeof name, ps->s->base, e, true);
+                c->store.ops->remove(&c->store, name);
+            }
+            segment_unref(ps->out);
+        }
+        segment_unref(ps->s);
+    }
+    free(c->segs);
+    store_close(&c->store);
+    free(c);
+}
+
+int plg_log_compact(plg_log_t *log, int64_t *removed)
+{
+    if (removed)
+        *removed = 0;
+    plg_compaction_t *c;
+    int rc = plg_log_compact_begin(log, &c);
+    if (rc || !c)
+        return rc;
+    plg_log_compact_run(c);
+    rc = plg_log_compact_install(log, c, removed, NULL);
+    plg_log_compact_free(c);
     return rc;
 }

@@ -58,6 +58,10 @@ static int flush_once(struct plg_log *log)
     size_t ndirty = log->f_ndirty;
     log->f_dirty = NULL;
     log->f_ndirty = log->f_dcap = 0;
+    int *files = log->f_files;
+    size_t nfiles = log->f_nfiles;
+    log->f_files = NULL;
+    log->f_nfiles = log->f_fcap = 0;
     struct segment *act = log->f_active;
     if (act)
         segment_ref(act);
@@ -72,6 +76,12 @@ static int flush_once(struct plg_log *log)
         segment_unref(dirty[i]);
     }
     free(dirty);
+    for (size_t i = 0; i < nfiles; i++) {
+        if (rc == 0 && fdatasync(files[i]) != 0)
+            rc = -errno;
+        close(files[i]);
+    }
+    free(files);
     if (rc == 0 && ndirty > 0)
         rc = log->store.ops->sync_dir(&log->store);
     if (rc == 0 && act)
@@ -90,7 +100,8 @@ static void *flusher_main(void *arg)
     while (!log->stop) {
         /* Nothing unflushed: sleep until the owner publishes a write, so idle logs cost no
          * wake-ups (a server with thousands of partitions stays idle). */
-        while (!log->stop && log->f_written <= atomic_load(&log->durable) && log->f_ndirty == 0) {
+        while (!log->stop && log->f_written <= atomic_load(&log->durable) && log->f_ndirty == 0 &&
+               log->f_nfiles == 0) {
             log->f_idle = true;
             pthread_cond_wait(&log->cv, &log->mu);
         }
@@ -111,7 +122,8 @@ static void *flusher_main(void *arg)
             if (log->stop)
                 break;
         }
-        bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0;
+        bool work =
+            log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0 || log->f_nfiles > 0;
         pthread_mutex_unlock(&log->mu);
         int rc = work ? flush_once(log) : 0;
         pthread_mutex_lock(&log->mu);
@@ -153,6 +165,37 @@ static void flusher_stop(struct plg_log *log)
     pthread_mutex_unlock(&log->mu);
     pthread_join(log->thr, NULL);
     log->thr_running = false;
+}
+
+int plg_log_sync_file(plg_log_t *log, int fd)
+{
+    pthread_mutex_lock(&log->mu);
+    bool queued = false;
+    if (log->thr_running) {
+        if (log->f_nfiles == log->f_fcap) {
+            size_t ncap = log->f_fcap ? log->f_fcap * 2 : 4;
+            int *n = realloc(log->f_files, ncap * sizeof *n);
+            if (n) {
+                log->f_files = n;
+                log->f_fcap = ncap;
+            }
+        }
+        if (log->f_nfiles < log->f_fcap) {
+            log->f_files[log->f_nfiles++] = fd;
+            if (log->f_idle) /* else it is gathering writes already and takes this along */
+                pthread_cond_signal(&log->cv);
+            queued = true;
+        }
+    }
+    pthread_mutex_unlock(&log->mu);
+    if (queued)
+        return 1;
+    /* No flusher (or no memory to queue): fsync=never promises nothing; otherwise sync here. */
+    int rc = 0;
+    if (log->cfg.fsync_policy != PLG_FSYNC_NEVER)
+        rc = fdatasync(fd) == 0 ? 1 : -errno;
+    close(fd);
+    return rc;
 }
 
 /* Owner thread: publishes the active segment and written end to the flusher. */
@@ -539,6 +582,9 @@ int plg_log_close(plg_log_t *log)
     for (size_t i = 0; i < log->f_ndirty; i++)
         segment_unref(log->f_dirty[i]);
     free(log->f_dirty);
+    for (size_t i = 0; i < log->f_nfiles; i++)
+        close(log->f_files[i]); /* only when the final flush did not run */
+    free(log->f_files);
     segment_unref(log->f_active);
     pthread_mutex_unlock(&log->mu);
     for (size_t i = 0; i < log->nsegs; i++)
@@ -838,39 +884,106 @@ int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset)
 
 /* ---- retention, delete records, truncation ---- */
 
-int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted)
+/* Segments detached from a log whose files are still to be removed (plg_log_retention_begin). */
+struct plg_log_garbage {
+    struct store store; /* own directory handle */
+    struct segment **segs;
+    size_t n;
+};
+
+int plg_log_retention_begin(plg_log_t *log, int32_t *deleted, struct plg_log_garbage **garbage)
 {
-    int32_t n = 0;
-    if (log->cfg.cleanup_policy & PLG_CLEANUP_DELETE) {
-        int64_t now = log_now(log);
-        struct segment *act = log_active(log);
-        if (log->cfg.retention_ms >= 0 && act->size > 0 &&
-            act->max_ts < now - log->cfg.retention_ms) {
-            /* Everything in the active segment has expired too: seal it so it can go (as
-             * Kafka does), leaving an empty active segment at the end offset. */
-            int rc = roll(log);
-            if (rc)
-                return rc;
-        }
-        int64_t total = plg_log_size_bytes(log);
-        while (log->nsegs > 1) {
-            struct segment *s = log->segs[0];
-            bool by_time = log->cfg.retention_ms >= 0 && s->max_ts != INT64_MIN &&
-                           s->max_ts < now - log->cfg.retention_ms;
-            bool by_bytes =
-                log->cfg.retention_bytes >= 0 && total - s->size >= log->cfg.retention_bytes;
-            if (!by_time && !by_bytes)
-                break;
-            total -= s->size;
-            segs_delete(log, 0);
-            n++;
-        }
+    *garbage = NULL;
+    if (deleted)
+        *deleted = 0;
+    if (!(log->cfg.cleanup_policy & PLG_CLEANUP_DELETE))
+        return 0;
+    int64_t now = log_now(log);
+    struct segment *act = log_active(log);
+    if (log->cfg.retention_ms >= 0 && act->size > 0 && act->max_ts < now - log->cfg.retention_ms) {
+        /* Everything in the active segment has expired too: seal it so it can go (as Kafka
+         * does), leaving an empty active segment at the end offset. */
+        int rc = roll(log);
+        if (rc)
+            return rc;
     }
-    if (n > 0 && log->segs[0]->base > log->start_offset)
+    int64_t total = plg_log_size_bytes(log);
+    size_t n = 0;
+    while (n + 1 < log->nsegs) {
+        struct segment *s = log->segs[n];
+        bool by_time = log->cfg.retention_ms >= 0 && s->max_ts != INT64_MIN &&
+                       s->max_ts < now - log->cfg.retention_ms;
+        bool by_bytes =
+            log->cfg.retention_bytes >= 0 && total - s->size >= log->cfg.retention_bytes;
+        if (!by_time && !by_bytes)
+            break;
+        total -= s->size;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    struct plg_log_garbage *g = calloc(1, sizeof *g);
+    if (!g || !(g->segs = malloc(n * sizeof *g->segs))) {
+        free(g);
+        return PLG_ENOMEM;
+    }
+    int rc = store_dup(&log->store, &g->store);
+    if (rc) {
+        free(g->segs);
+        free(g);
+        return rc;
+    }
+    /* The log's references move to g; from here the segments are no longer served. The start
+     * offset needs no file: it is the first kept segment's base, which recovery derives (a
+     * saved start inside that segment, from DeleteRecords, stays valid and is kept). */
+    memcpy(g->segs, log->segs, n * sizeof *g->segs);
+    g->n = n;
+    memmove(log->segs, log->segs + n, (log->nsegs - n) * sizeof *log->segs);
+    log->nsegs -= n;
+    for (size_t i = 0; i < n; i++) {
+        atomic_store(&g->segs[i]->removed, true);
+        log_event(log, PLG_SEG_DELETED, g->segs[i]->base, g->segs[i]->next_offset);
+    }
+    if (log->segs[0]->base > log->start_offset)
         log->start_offset = log->segs[0]->base;
     if (deleted)
-        *deleted = n;
-    return n > 0 ? save_start(log) : 0;
+        *deleted = (int32_t)n;
+    *garbage = g;
+    return 0;
+}
+
+int plg_log_garbage_collect(struct plg_log_garbage *g)
+{
+    if (!g)
+        return 0;
+    static const char *const exts[] = {"log", "index", "timeindex"};
+    int rc = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        for (int e = 0; e < 3; e++) {
+            char name[SEG_NAME_MAX];
+            seg_name(name, g->segs[i]->base, exts[e]);
+            int r = g->store.ops->remove(&g->store, name);
+            if (r && !rc)
+                rc = r;
+        }
+        segment_unref(g->segs[i]);
+    }
+    int r = g->n ? g->store.ops->sync_dir(&g->store) : 0;
+    if (r && !rc)
+        rc = r;
+    store_close(&g->store);
+    free(g->segs);
+    free(g);
+    return rc;
+}
+
+int plg_log_enforce_retention(plg_log_t *log, int32_t *deleted)
+{
+    struct plg_log_garbage *g;
+    int rc = plg_log_retention_begin(log, deleted, &g);
+    if (rc == 0)
+        rc = plg_log_garbage_collect(g);
+    return rc;
 }
 
 int plg_log_delete_records(plg_log_t *log, int64_t offset)
@@ -891,6 +1004,8 @@ int plg_log_truncate(plg_log_t *log, int64_t offset)
         return PLG_ERANGE;
     if (offset == log->end_offset)
         return 0;
+    if (log->compacting)
+        return PLG_ESTATE; /* a worker may be reading the segments this would cut */
     while (log->nsegs > 1 && log_active(log)->base >= offset)
         segs_delete(log, log->nsegs - 1);
     struct segment *s = log_active(log);

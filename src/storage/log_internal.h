@@ -33,6 +33,7 @@ struct plg_log {
     bool always_in_flusher; /* see plg_log_options */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
+    bool compacting; /* owner thread: a split compaction is between begin and install */
 
     pthread_mutex_t sync_mu; /* held for a whole flush */
     pthread_mutex_t mu;
@@ -46,6 +47,8 @@ struct plg_log {
     int64_t f_written;        /* under mu: end offset of bytes written */
     struct segment **f_dirty; /* under mu: sealed segments not yet synced (references) */
     size_t f_ndirty, f_dcap;  /* under mu */
+    int *f_files;             /* under mu: plg_log_sync_file fds for the next group commit */
+    size_t f_nfiles, f_fcap;  /* under mu */
     uint64_t f_gen;           /* under mu: bumped when the log is cut back */
     int f_err;                /* under mu: sticky error of a background flush */
 };

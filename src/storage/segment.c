@@ -381,8 +381,8 @@ static bool indexes_valid(struct segment *s, int64_t file_end)
     return true;
 }
 
-int segment_adopt(struct store *st, int64_t base, int fd, int32_t index_bytes,
-                  int32_t index_interval, int64_t now_ms, struct segment **out)
+int segment_adopt(struct store *st, int64_t base, int fd, const char *idx_suffix,
+                  int32_t index_bytes, int32_t index_interval, int64_t now_ms, struct segment **out)
 {
     struct segment *s = segment_new(st, base, index_interval, now_ms, 0);
     if (!s) {
@@ -391,16 +391,16 @@ int segment_adopt(struct store *st, int64_t base, int fd, int32_t index_bytes,
     }
     s->fd = fd;
     int rc = map_log(s);
-    char name[SEG_NAME_MAX];
+    char name[SEG_NAME_MAX + 16];
     int64_t fsize = 0, cut = 0;
     int reason = 0;
-    if (rc == 0) {
-        seg_name(name, base, "index");
-        rc = open_index(s, name, true, &s->idx_fd);
-    }
-    if (rc == 0) {
-        seg_name(name, base, "timeindex");
-        rc = open_index(s, name, true, &s->tix_fd);
+    static const char *const exts[] = {"index", "timeindex"};
+    int *fds[] = {&s->idx_fd, &s->tix_fd};
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        seg_name(name, base, exts[k]);
+        snprintf(name + strlen(name), sizeof name - strlen(name), "%s",
+                 idx_suffix ? idx_suffix : "");
+        rc = open_index(s, name, true, fds[k]);
     }
     if (rc == 0 && (ftruncate(s->idx_fd, 0) < 0 || ftruncate(s->tix_fd, 0) < 0))
         rc = -errno;

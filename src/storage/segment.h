@@ -24,7 +24,9 @@
  * are ever touched.
  *
  * Thread model: owned by the log's owner thread; the flusher only syncs fds of segments it holds
- * a reference on. References are atomic; the last unref closes and unmaps.
+ * a reference on. A sealed segment never changes (only truncation could, and the log refuses it
+ * while a compaction runs), so a compaction worker holding a reference reads its mapping
+ * directly. References are atomic; the last unref closes and unmaps (on whichever thread).
  */
 #ifndef PLG_STORAGE_SEGMENT_H
 #define PLG_STORAGE_SEGMENT_H
@@ -62,8 +64,8 @@ struct segment {
     int64_t bytes_since_index;
     int32_t index_interval;
     bool active;
-    bool removed;
-    bool index_missing; /* an index file did not exist at load */
+    atomic_bool removed; /* files unlinked (or about to be): the flusher skips it */
+    bool index_missing;  /* an index file did not exist at load */
     atomic_int refs;
 };
 
@@ -82,10 +84,14 @@ int segment_load(struct store *st, int64_t base, int32_t index_interval, int64_t
 
 /*
  * Makes a sealed segment of base `base` from fd, an already written .log file (compaction):
- * creates fresh index files, rebuilds them by a scan and seals. Takes ownership of fd.
+ * creates fresh index files named "<base>.index<idx_suffix>" and "<base>.timeindex<idx_suffix>"
+ * (idx_suffix "" for the final names, ".cleaned" while compaction works beside the live files),
+ * rebuilds them by a scan and seals. Takes ownership of fd. Any thread: it touches only the new
+ * segment and the store's directory.
  */
-int segment_adopt(struct store *st, int64_t base, int fd, int32_t index_bytes,
-                  int32_t index_interval, int64_t now_ms, struct segment **out);
+int segment_adopt(struct store *st, int64_t base, int fd, const char *idx_suffix,
+                  int32_t index_bytes, int32_t index_interval, int64_t now_ms,
+                  struct segment **out);
 
 /*
  * Recovery of a sealed segment: validates the indexes (rebuilding them when missing/invalid,

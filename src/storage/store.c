@@ -163,6 +163,15 @@ void store_open_memory(struct store *s)
     s->memory = true;
 }
 
+int store_dup(const struct store *s, struct store *out)
+{
+    *out = *s;
+    if (s->dirfd < 0)
+        return 0;
+    out->dirfd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0);
+    return out->dirfd < 0 ? -errno : 0;
+}
+
 void store_close(struct store *s)
 {
     if (s->dirfd >= 0)

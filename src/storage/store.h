@@ -6,6 +6,8 @@
  * every "file" is an anonymous memfd (memfd_create): positions, mmap, pread and sendfile behave
  * the same, sync is a no-op and nothing survives close. Tests also use it to inject faults.
  * Thread model: the owner thread calls open/remove/rename/list; sync may run on the flusher.
+ * Workers (compaction, retention's file removal) use their own handle from store_dup(); the
+ * ops are plain system calls on a directory fd, safe on any thread.
  */
 #ifndef PLG_STORAGE_STORE_H
 #define PLG_STORAGE_STORE_H
@@ -40,6 +42,9 @@ struct store {
 /* Disk store over directory dir (created when create is set). Close with store_close. */
 int store_open_disk(struct store *s, const char *dir, bool create);
 void store_open_memory(struct store *s);
+/* A second handle on the same store with its own directory fd, for work that may outlive the
+ * owner's store (a compaction or file removal on a worker thread). Close with store_close. */
+int store_dup(const struct store *s, struct store *out);
 void store_close(struct store *s);
 
 /* pwrite/pread of exactly n bytes, retrying short transfers and EINTR. 0 or -errno

@@ -38,7 +38,9 @@ for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never 
   "consume all (Kafka consumer) vs Redis XRANGE COUNT 1000, 1 connection, hiredis" \
   "consume all, raw Fetch walker (no client library) vs Redis XRANGE COUNT 1000, raw" \
   "consume all (Kafka consumer) vs NATS" \
-  "p99 produce latency, acks=all fsync=always" "IDs over loopback: 1 Obelisk node" \
+  "p99 produce latency, acks=all fsync=always" "  same rate, acks=1 fsync=never" \
+  "  server side, that run: 99% of flusher fdatasyncs" \
+  "  server side, that run: 99% of Produce requests" "IDs over loopback: 1 Obelisk node" \
   "IDs over loopback: 4 Obelisk nodes"; do
   line=$(grep -F "| $w" "$OUT") || fail "no row for '$w'"
   [ "$(grep -cF "| $w" "$OUT")" -eq 1 ] || fail "row '$w' printed more than once"
@@ -48,7 +50,7 @@ for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never 
   awk -F'|' '{ split($3, a, " "); split($4, b, " "); if (a[1] == "0" || b[1] == "0") exit 1 }' \
     <<<"$line" || fail "zero figure in row: $line"
 done
-[ "$(grep -c '^|' "$OUT")" -eq 12 ] || fail "expected a header, a rule and 10 rows"
+[ "$(grep -c '^|' "$OUT")" -eq 15 ] || fail "expected a header, a rule and 13 rows"
 
 # Nothing left running from this run: compare.sh stops servers by PID on exit.
 tmpdir=$(sed -n 's/.*tmp=\([^ ]*\).*/\1/p' "$ERR" | head -1)

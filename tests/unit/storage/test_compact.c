@@ -2,8 +2,12 @@
  * test_compact.c — key-based compaction: offsets preserved, the last value per key kept,
  * tombstones kept until delete.retention.ms and dropped after, compressed batches rewritten,
  * control batches untouched, the active segment untouched, the result survives a reopen;
- * on disk and in memory.
+ * on disk and in memory. The split form (begin / run on another thread / install): appends and
+ * readers keep going while the worker runs, results are installed correctly, discarded when the
+ * segments changed underneath (retention, the log closed) and leave no stray files.
  */
+#include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -338,6 +342,176 @@ static void test_compact_collapses_empty_batches(void **state)
     assert_int_equal(plg_log_verify_dir(dir, 0, &pr, NULL), 0);
 }
 
+/* ---- split compaction ---- */
+
+static void *run_thread(void *arg)
+{
+    plg_log_compact_run(arg);
+    return NULL;
+}
+
+/* Files in the test directory whose name contains `part`. */
+static int count_files(const char *part)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += strstr(de->d_name, part) != NULL;
+    closedir(d);
+    return n;
+}
+
+static plg_log_t *open_split_log(struct plg_log_config *c, int policy)
+{
+    plg_log_config_init(c);
+    c->segment_bytes = 2048;
+    c->index_interval_bytes = 128;
+    c->fsync_policy = PLG_FSYNC_NEVER;
+    c->retention_ms = -1;
+    c->cleanup_policy = policy;
+    c->delete_retention_ms = 100000;
+    struct plg_log_options o = disk_opts(c);
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    append_model(log, fake_now - 50000);
+    assert_int_equal(plg_log_roll(log), 0);
+    return log;
+}
+
+/* The worker rewrites while the owner appends (rolling new segments) and holds a read slice of
+ * the first segment; install swaps in the result, the slice stays valid, a reopen agrees. */
+static void test_split_concurrent_appends(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_t *log = open_split_log(&c, PLG_CLEANUP_COMPACT);
+    int64_t active = plg_log_end_offset(log);
+    struct plg_log_slice sl;
+    assert_int_equal(plg_log_read(log, 0, 1 << 20, &sl), 0);
+    assert_true(sl.len > 0);
+    uint8_t *copy = malloc(sl.len);
+    memcpy(copy, sl.data, sl.len);
+
+    plg_compaction_t *job, *again;
+    assert_int_equal(plg_log_compact_begin(log, &job), 0);
+    assert_non_null(job);
+    assert_int_equal(plg_log_compact_begin(log, &again), PLG_ESTATE); /* one at a time */
+    assert_int_equal(plg_log_truncate(log, 10), PLG_ESTATE);          /* would cut what it reads */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_thread, job), 0);
+    int extra = 0;
+    for (int i = 0; i < 200; i++) { /* ~10 segments of new data while the worker runs */
+        size_t len;
+        uint8_t *b = make_batch(3, 40, fake_now, i, 0, &len);
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        free(b);
+        extra += 3;
+    }
+    assert_int_equal(pthread_join(th, NULL), 0);
+    int64_t removed = -1;
+    int32_t discarded = -1;
+    assert_int_equal(plg_log_compact_install(log, job, &removed, &discarded), 0);
+    plg_log_compact_free(job);
+    assert_int_equal(discarded, 0);
+    static struct rec got[NREC + 700], want[NREC + 64];
+    int nw = expected(active, fake_now, c.delete_retention_ms, want);
+    assert_int_equal(removed, nmodel - nw);
+    assert_true(removed > NREC / 2);
+    int ng = read_all(log, got, NREC + 700);
+    assert_int_equal(ng, nw + extra);
+    check_equal(got, nw, want, nw);
+    /* The reader's slice still shows the bytes it was given (old file, kept open). */
+    assert_memory_equal(sl.data, copy, sl.len);
+    struct batch b;
+    assert_int_equal(batch_validate(sl.data, sl.len, &b), 0);
+    plg_log_slice_release(&sl);
+    free(copy);
+    assert_int_equal(count_files(".cleaned"), 0);
+    /* Another compaction may start now; a reopen finds the compacted files and valid indexes. */
+    assert_int_equal(plg_log_compact_begin(log, &again), 0);
+    assert_non_null(again);
+    assert_int_equal(plg_log_compact_run(again), 0);
+    assert_int_equal(plg_log_compact_install(log, again, &removed, NULL), 0);
+    plg_log_compact_free(again);
+    assert_int_equal(plg_log_close(log), 0);
+    struct plg_log_options o = disk_opts(&c);
+    struct plg_log_recovery rec;
+    assert_int_equal(plg_log_open(dir, &o, &log, &rec), 0);
+    assert_int_equal(rec.indexes_rebuilt, 0);
+    assert_int_equal(rec.truncate_reason, 0);
+    ng = read_all(log, got, NREC + 700);
+    check_equal(got, nw, want, nw);
+    assert_int_equal(plg_log_close(log), 0);
+    struct plg_log_problem pr;
+    assert_int_equal(plg_log_verify_dir(dir, 0, &pr, NULL), 0);
+}
+
+/* Retention removes the oldest segments while the worker compacts them: their results are
+ * discarded (files removed), the later segments' results are installed. */
+static void test_split_discarded_by_retention(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_t *log = open_split_log(&c, PLG_CLEANUP_COMPACT | PLG_CLEANUP_DELETE);
+    int64_t active = plg_log_end_offset(log);
+    plg_compaction_t *job;
+    assert_int_equal(plg_log_compact_begin(log, &job), 0);
+    assert_int_equal(plg_log_compact_run(job), 0);
+    assert_true(count_files(".log.cleaned") > 3);
+    /* Records 0..299 (timestamps ts0 + i) expire: their segments go, the rest stays. */
+    c.retention_ms = 50000 - 300;
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    int32_t deleted = 0;
+    struct plg_log_garbage *g;
+    assert_int_equal(plg_log_retention_begin(log, &deleted, &g), 0);
+    assert_true(deleted > 1);
+    assert_non_null(g);
+    int64_t start = plg_log_start_offset(log);
+    assert_true(start > 0 && start <= 300);
+    assert_int_equal(plg_log_garbage_collect(g), 0);
+    int64_t removed;
+    int32_t discarded;
+    assert_int_equal(plg_log_compact_install(log, job, &removed, &discarded), 0);
+    plg_log_compact_free(job);
+    assert_true(discarded > 0);
+    assert_true(removed > 0);
+    assert_int_equal(count_files(".cleaned"), 0);
+    static struct rec got[NREC + 64], want[NREC + 64];
+    int nw = expected(active, fake_now, c.delete_retention_ms, want), nk = 0;
+    for (int i = 0; i < nw; i++)
+        if (want[i].offset >= start)
+            want[nk++] = want[i];
+    check_equal(got, read_all(log, got, NREC + 64), want, nk);
+    assert_int_equal(plg_log_close(log), 0);
+    struct plg_log_problem pr;
+    assert_int_equal(plg_log_verify_dir(dir, 0, &pr, NULL), 0);
+}
+
+/* The log closes (topic deleted, shutdown) before install: freeing the job removes its files
+ * and the log on disk is the uncompacted one. */
+static void test_split_log_closed_first(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_t *log = open_split_log(&c, PLG_CLEANUP_COMPACT);
+    plg_compaction_t *job;
+    assert_int_equal(plg_log_compact_begin(log, &job), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_thread, job), 0);
+    assert_int_equal(plg_log_close(log), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_true(count_files(".log.cleaned") > 3);
+    plg_log_compact_free(job);
+    assert_int_equal(count_files(".cleaned"), 0);
+    struct plg_log_options o = disk_opts(&c);
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    static struct rec got[NREC + 64];
+    check_equal(got, read_all(log, got, NREC + 64), model, nmodel);
+    assert_int_equal(plg_log_close(log), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +519,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_off_and_active, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_collapses_empty_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_concurrent_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_discarded_by_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_log_closed_first, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * many segment rolls, index rebuild, recovery from torn and corrupt tails, fsync policies and
  * the durable callback, time lookup, retention, delete-records, truncation, hooks, config.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -546,6 +548,56 @@ static void test_fsync_never_and_flush(void **state)
     assert_int_equal(plg_log_close(log), 0);
 }
 
+/* plg_log_sync_file: a side file (like a sealed Merkle tree file) handed to the log is synced
+ * with the flusher's next group commit and closed by it (interval); synced at once under
+ * fsync=always done inline; closed unsynced under never; closed by plg_log_close when queued. */
+static int side_file(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "tree", 4), 4);
+    return fd;
+}
+
+static bool fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1;
+}
+
+static void test_sync_file(void **state)
+{
+    (void)state;
+    struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    plg_log_t *log = open_fsync("interval:60000", &d); /* the flusher waits a minute... */
+    append_n(log, 2);
+    int fd = side_file("a.merkle");
+    assert_int_equal(plg_log_sync_file(log, fd), 1);
+    assert_true(fd_open(fd)); /* ...so it is still queued */
+    assert_int_equal(plg_log_flush(log), 0);
+    assert_false(fd_open(fd)); /* synced and closed with the group commit */
+    fd = side_file("b.merkle");
+    assert_int_equal(plg_log_sync_file(log, fd), 1);
+    assert_true(fd_open(fd));
+    assert_int_equal(plg_log_close(log), 0);
+    assert_false(fd_open(fd)); /* the last group commit at close took it */
+
+    struct durable_rec d2 = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    log = open_fsync("always", &d2);
+    fd = side_file("c.merkle");
+    assert_int_equal(plg_log_sync_file(log, fd), 1);
+    assert_false(fd_open(fd));
+    assert_int_equal(plg_log_close(log), 0);
+
+    struct durable_rec d3 = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    log = open_fsync("never", &d3);
+    fd = side_file("d.merkle");
+    assert_int_equal(plg_log_sync_file(log, fd), 0);
+    assert_false(fd_open(fd));
+    assert_int_equal(plg_log_close(log), 0);
+}
+
 static void test_time_lookup(void **state)
 {
     (void)state;
@@ -1025,6 +1077,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fsync_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_always_in_flusher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_never_and_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_append_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
