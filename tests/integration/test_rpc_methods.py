@@ -55,12 +55,8 @@ class Rpc:
 
 
 def metrics(addr):
-    host, port = addr.rsplit(":", 1)
-    c = http.client.HTTPConnection(host, int(port), timeout=10)
-    c.request("GET", "/metrics")
-    r = c.getresponse()
-    assert r.status == 200
-    text = r.read().decode()
+    """/metrics text, checked by promtool."""
+    _, text = plg.http_metrics(addr)
     p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True,
                        timeout=30)
     assert p.returncode == 0, (p.stdout + p.stderr).decode()
@@ -68,10 +64,7 @@ def metrics(addr):
 
 
 def value_of(text, key):
-    for line in text.splitlines():
-        if line.startswith(key + " "):
-            return float(line.split()[-1])
-    return 0.0
+    return plg.metric_value(text, key, 0.0)
 
 
 def kcat(*args, stdin=None):

@@ -47,21 +47,12 @@ def check_error(resp, code, id_=None):
 
 
 def metrics(addr):
-    c = conn(addr)
-    c.request("GET", "/metrics")
-    r = c.getresponse()
-    assert r.status == 200
-    assert r.getheader("Content-Type").startswith("text/plain; version=0.0.4"), r.getheaders()
-    text = r.read().decode()
-    c.close()
+    ctype, text = plg.http_metrics(addr)
+    assert ctype.startswith("text/plain; version=0.0.4"), ctype
     return text
 
 
-def metric_value(text, name_with_labels):
-    for line in text.splitlines():
-        if line.startswith(name_with_labels + " "):
-            return float(line.split()[-1])
-    raise AssertionError("metric %s not found" % name_with_labels)
+metric_value = plg.metric_value
 
 
 def promtool_check(text):

@@ -12,6 +12,30 @@ import time
 BIN = os.environ.get("PYRALOG_BIN", "build/pyralog")
 
 
+def http_metrics(addr):
+    """GET /metrics from addr ("host:port"): (Content-Type, text). Asserts status 200."""
+    import http.client
+    host, port = addr.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        assert r.status == 200, r.status
+        return r.getheader("Content-Type"), r.read().decode()
+    finally:
+        c.close()
+
+
+def metric_value(text, key, default=None):
+    """The value of the sample `key` (name with its labels) in Prometheus text; `default` when
+    absent (None: absent is an assertion failure)."""
+    for line in text.splitlines():
+        if line.startswith(key + " "):
+            return float(line.split()[-1])
+    assert default is not None, "metric %s not found" % key
+    return default
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
