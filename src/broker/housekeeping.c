@@ -81,14 +81,23 @@ static void release_done(uv_work_t *req, int status)
     (void)status;
     struct hk_job *j = req->data;
     plg_log_compact_free(j->comp); /* only when the worker never ran */
+    if (j->p)
+        j->p->hk = NULL;
     free(j);
 }
 
-/* Frees the job; the compaction snapshot is released on a worker when the loop allows it. */
+/*
+ * Frees the job; the compaction snapshot is released on a worker when the loop allows it. The
+ * partition stays busy (p->hk) until then: the release unlinks "<base>.*.cleaned" files of
+ * results not installed, which a next compaction of the same partition could otherwise be
+ * writing again.
+ */
 static void job_release(uv_loop_t *loop, struct hk_job *j)
 {
     if (!j->comp || uv_queue_work(loop, &j->req, release_cb, release_done) != 0) {
         plg_log_compact_free(j->comp);
+        if (j->p)
+            j->p->hk = NULL;
         free(j);
     }
 }
@@ -107,7 +116,6 @@ static void after_work(uv_work_t *req, int status)
         broker_unref(b);
         return;
     }
-    p->hk = NULL;
     const char *topic = p->t->name;
     if (j->gc_rc)
         PLG_ERROR("broker",
