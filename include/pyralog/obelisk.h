@@ -85,6 +85,32 @@ int plg_obelisk_open_path(const char *path, const struct plg_obelisk_opts *opts,
  * After an I/O or tamper error the handle stays failed (returns the same error): close it. */
 int plg_obelisk_next(plg_obelisk_t *c, uint64_t n, uint64_t *first);
 
+/* Like plg_obelisk_next but never does I/O: -EAGAIN (nothing changed) when [next, next + n)
+ * is not below the durable limit yet; raise it with the grow calls below, then call again. */
+int plg_obelisk_try_next(plg_obelisk_t *c, uint64_t n, uint64_t *first);
+
+/* Raising the durable limit in three steps, so that an event loop can run the ftruncate+fsync on
+ * another thread (uv_queue_work) and keep serving values below the limit meanwhile:
+ *   plg_obelisk_grow_begin(c, want, &g)  owner thread; want > plg_obelisk_limit(c). Errors: the
+ *                                        sticky failure, PLG_ESTATE (a growth is in flight),
+ *                                        PLG_EOVERFLOW (past the largest file size), PLG_EINVAL.
+ *   plg_obelisk_grow_run(&g)             any thread, once: tamper check, ftruncate, fsync.
+ *   plg_obelisk_grow_end(&g)             owner thread: 0 with the limit raised to >= want, or
+ *                                        PLG_EOVERFLOW (file system size limit; handle still
+ *                                        usable), or the sticky error (handle failed).
+ * Between begin and end the owner may call try_next/peek/limit/failed; next and reserve_to
+ * return PLG_ESTATE when they would need to grow. */
+struct plg_obelisk_grow {
+    plg_obelisk_t *c;
+    uint64_t want; /* value limit asked for */
+    uint64_t size; /* file size that covers it, bytes */
+    int rc;        /* result of grow_run */
+    int synced;    /* grow_run reached the fsync */
+};
+int plg_obelisk_grow_begin(plg_obelisk_t *c, uint64_t want, struct plg_obelisk_grow *g);
+void plg_obelisk_grow_run(struct plg_obelisk_grow *g);
+int plg_obelisk_grow_end(struct plg_obelisk_grow *g);
+
 /* Makes the durable limit at least `target` (one ftruncate + fsync when it is below). Values
  * handed out by next() are not affected. Used for the Scarab time floor. */
 int plg_obelisk_reserve_to(plg_obelisk_t *c, uint64_t target);
@@ -95,6 +121,9 @@ uint64_t plg_obelisk_limit(const plg_obelisk_t *c);
 uint64_t plg_obelisk_unit(const plg_obelisk_t *c);
 /* Number of fsync calls this handle made (benchmarks check one per lease). */
 uint64_t plg_obelisk_fsyncs(const plg_obelisk_t *c);
+/* 0 while the handle works; after an I/O or tamper failure the sticky error it returns for every
+ * further call (PLG_ETAMPERED, or the -errno of the failed stat/ftruncate/fsync). */
+int plg_obelisk_failed(const plg_obelisk_t *c);
 
 void plg_obelisk_close(plg_obelisk_t *c);
 
@@ -140,6 +169,20 @@ int plg_scarab_next_n(plg_scarab_t *g, uint64_t *ids, size_t n);
 
 /* A run of consecutive IDs (same millisecond): [*first, *first + *count), 1 <= *count <= max. */
 int plg_scarab_next_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *count);
+
+/* Like plg_scarab_next_run but never raises the time floor (no I/O; it may still sleep below
+ * 1 ms at the 4096/ms ceiling): -EAGAIN when the next ID's millisecond is not below the durable
+ * floor yet. For event loops, with the three calls below. */
+int plg_scarab_try_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *count);
+/* 0 while the floor is far enough ahead of the logical clock; else the floor (ms since the
+ * epoch) to raise it to now: either IDs wait for it (try_run said -EAGAIN) or less than half a
+ * window is left. */
+uint64_t plg_scarab_floor_due(const plg_scarab_t *g);
+/* Raise the floor to `target` off the owner thread: begin (owner thread), plg_obelisk_grow_run
+ * (any thread), end (owner thread; the floor moves only here, after the fsync succeeded). Same
+ * errors as plg_obelisk_grow_begin/end. */
+int plg_scarab_floor_grow_begin(plg_scarab_t *g, uint64_t target, struct plg_obelisk_grow *gr);
+int plg_scarab_floor_grow_end(plg_scarab_t *g, struct plg_obelisk_grow *gr);
 
 unsigned plg_scarab_node(const plg_scarab_t *g);
 /* The durable time floor (ms since the Scarab epoch) and the fsyncs made to raise it. */

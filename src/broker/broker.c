@@ -534,7 +534,9 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
     return 0;
 }
 
-static void part_close(struct broker *b, struct bpart *p, bool remove_files)
+/* The loop-side half of closing a partition: its housekeeping job, parked fetches and ack
+ * waiters are finished and it leaves the broker's lists; the log stays open. */
+static void part_detach(struct broker *b, struct bpart *p)
 {
     bpart_housekeep_cancel(p);
     broker_watch_fire_all(&p->watchers);
@@ -546,8 +548,16 @@ static void part_close(struct broker *b, struct bpart *p, bool remove_files)
                 break;
             }
         }
+        p->in_ack_list = false;
     }
     plg_log_set_hooks(p->log, NULL);
+}
+
+/* The rest, which may run on a worker once part_detach ran: closes the log (flush, flusher
+ * join), the Merkle tree, removes the files when asked, frees p. Reads only p, its topic's
+ * name and the broker's immutable settings. */
+static void part_release(struct broker *b, struct bpart *p, bool remove_files)
+{
     int64_t end = plg_log_end_offset(p->log);
     int rc = plg_log_close(p->log);
     if (!rc && p->tree && !remove_files) {
@@ -570,6 +580,12 @@ static void part_close(struct broker *b, struct bpart *p, bool remove_files)
     }
     pid_table_destroy(&p->pids);
     free(p);
+}
+
+static void part_close(struct broker *b, struct bpart *p, bool remove_files)
+{
+    part_detach(b, p);
+    part_release(b, p, remove_files);
 }
 
 /* ---- topics ---- */
@@ -659,10 +675,11 @@ void broker_topic_foreach(struct broker *b, void (*fn)(void *ctx, const struct b
     }
 }
 
-static int registry_save(struct broker *b)
+/* ---- the topic registry writer ---- */
+
+/* The registry as JSON text (malloc'd), NULL on OOM. Loop thread. */
+static char *registry_text(struct broker *b)
 {
-    if (b->o.memory_only)
-        return 0;
     json_t *arr = json_array();
     for (int32_t i = 0; i < b->ntopics; i++) {
         struct btopic *t = b->topics[i];
@@ -677,16 +694,147 @@ static int registry_save(struct broker *b)
     json_t *root = json_pack("{s:i, s:o}", "version", 1, "topics", arr);
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);
-    if (!text)
-        return PLG_ENOMEM;
-    char meta[4096];
-    snprintf(meta, sizeof meta, "%s/meta", b->data_dir);
-    int rc = write_atomic(meta, "topics.json", text, strlen(text));
-    free(text);
+    return text;
+}
+
+/* Writes registry text of generation gen durably, unless a newer generation is on disk already
+ * (writes from the loop and from workers may finish in any order). Any thread. */
+static int registry_write(struct broker *b, const char *meta, const char *text, uint64_t gen)
+{
+    pthread_mutex_lock(&b->reg_mu);
+    int rc = 0;
+    if (gen > b->reg_disk_gen) {
+        rc = write_atomic(meta, "topics.json", text, strlen(text));
+        if (rc == 0)
+            b->reg_disk_gen = gen;
+    }
+    pthread_mutex_unlock(&b->reg_mu);
     if (rc)
         PLG_ERROR("broker", "msg=\"cannot write topic registry\" dir=%s error=\"%s\"", meta,
                   plg_strerror(rc));
     return rc;
+}
+
+/* Writes the registry now, on the calling (loop) thread. */
+static int registry_save(struct broker *b)
+{
+    uint64_t gen = ++b->reg_gen;
+    if (b->o.memory_only)
+        return 0;
+    char *text = registry_text(b);
+    if (!text)
+        return PLG_ENOMEM;
+    char meta[4096];
+    snprintf(meta, sizeof meta, "%s/meta", b->data_dir);
+    int rc = registry_write(b, meta, text, gen);
+    free(text);
+    return rc;
+}
+
+struct reg_wait {
+    struct reg_wait *next;
+    uint64_t gen;
+    broker_done_cb cb;
+    void *ctx;
+};
+
+struct reg_job {
+    uv_work_t req;
+    struct broker *b;
+    char *text;
+    uint64_t gen;
+    int rc;
+    char meta[4096];
+};
+
+static void broker_unref(struct broker *b);
+static void reg_kick(struct broker *b);
+
+static void reg_work(uv_work_t *req)
+{
+    struct reg_job *j = req->data;
+    j->rc = registry_write(j->b, j->meta, j->text, j->gen);
+}
+
+/* Completes the waiters whose change generation is covered by a write that ended with rc. */
+static void reg_complete(struct broker *b, uint64_t upto, int rc)
+{
+    struct reg_wait **pp = &b->reg_waits, *done = NULL, **tail = &done;
+    while (*pp) {
+        struct reg_wait *w = *pp;
+        if (w->gen <= upto) {
+            *pp = w->next;
+            w->next = NULL;
+            *tail = w;
+            tail = &w->next;
+        } else {
+            pp = &w->next;
+        }
+    }
+    while (done) { /* callbacks may add waiters: the list is detached first */
+        struct reg_wait *w = done;
+        done = w->next;
+        w->cb(w->ctx, rc);
+        free(w);
+    }
+}
+
+static void reg_after(uv_work_t *req, int status)
+{
+    (void)status;
+    struct reg_job *j = req->data;
+    struct broker *b = j->b;
+    b->reg_busy = false;
+    reg_complete(b, j->gen, j->rc);
+    free(j->text);
+    free(j);
+    if (!b->closed)
+        reg_kick(b);
+    broker_unref(b);
+}
+
+/* Starts a write of the current registry when waiters need one and none is in flight. */
+static void reg_kick(struct broker *b)
+{
+    if (b->reg_busy || !b->reg_waits)
+        return;
+    struct reg_job *j = calloc(1, sizeof *j);
+    char *text = j ? registry_text(b) : NULL;
+    if (!text) {
+        free(j);
+        reg_complete(b, UINT64_MAX, PLG_ENOMEM);
+        return;
+    }
+    j->req.data = j;
+    j->b = b;
+    j->text = text;
+    j->gen = b->reg_gen;
+    snprintf(j->meta, sizeof j->meta, "%s/meta", b->data_dir);
+    if (uv_queue_work(b->loop, &j->req, reg_work, reg_after) != 0) {
+        j->rc = registry_write(b, j->meta, text, j->gen);
+        reg_complete(b, j->gen, j->rc);
+        free(text);
+        free(j);
+        return;
+    }
+    b->reg_busy = true;
+    b->open_handles++; /* the job keeps the broker allocated */
+}
+
+void broker_registry_commit(struct broker *b, broker_done_cb cb, void *ctx)
+{
+    uint64_t gen = ++b->reg_gen;
+    struct reg_wait *w = b->o.memory_only || b->closed ? NULL : calloc(1, sizeof *w);
+    if (!w) {
+        cb(ctx, b->o.memory_only ? 0 : b->closed ? PLG_ECLOSED : PLG_ENOMEM);
+        return;
+    }
+    w->gen = gen;
+    w->cb = cb;
+    w->ctx = ctx;
+    w->next = b->reg_waits;
+    b->reg_waits = w;
+    reg_kick(b);
 }
 
 static void topic_free(struct broker *b, struct btopic *t, bool remove_files)
@@ -773,7 +921,7 @@ int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
         snprintf(why, whylen, "partition count %d outside 1..100000", partitions);
         return PLG_ERANGE;
     }
-    if (broker_topic_find(b, name, strlen(name))) {
+    if (broker_topic_taken(b, name, strlen(name))) {
         snprintf(why, whylen, "topic \"%s\" already exists", name);
         return PLG_EEXIST;
     }
@@ -797,6 +945,154 @@ int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
     return 0;
 }
 
+bool broker_topic_taken(struct broker *b, const char *name, size_t len)
+{
+    if (broker_topic_find(b, name, len))
+        return true;
+    for (int32_t i = 0; i < b->ncreating; i++)
+        if (topic_cmp(name, len, b->creating[i]) == 0)
+            return true;
+    return false;
+}
+
+struct create_job {
+    uv_work_t req;
+    struct broker *b;
+    char *name;
+    int32_t npart;
+    char **kv; /* passed to topic_open */
+    struct btopic *t;
+    int rc;
+    char why[256];
+    broker_create_cb done;
+    void *ctx;
+};
+
+/* Worker: opens every partition (directories, files, fsyncs, Merkle trees). It reads only the
+ * broker's immutable settings (data_dir, defaults, memory_only); the new partitions are not
+ * visible to the loop until after_create inserts them. */
+static void create_work(uv_work_t *req)
+{
+    struct create_job *j = req->data;
+    j->rc = topic_open(j->b, j->name, j->npart, j->kv, NULL, &j->t, j->why, sizeof j->why);
+    j->kv = NULL;
+}
+
+static void close_async_if_idle(struct broker *b);
+
+/* Frees the name once the create or delete job is over (its logs opened into the broker, or
+ * closed). */
+static void create_unreserve(struct broker *b, const char *name)
+{
+    for (int32_t i = 0; i < b->ncreating; i++) {
+        if (!strcmp(b->creating[i], name)) {
+            b->creating[i] = b->creating[--b->ncreating];
+            break;
+        }
+    }
+    close_async_if_idle(b);
+}
+
+static void create_job_free(struct create_job *j)
+{
+    kv_free(j->kv);
+    free(j->name);
+    free(j);
+}
+
+static void create_registered(void *ctx, int rc)
+{
+    struct create_job *j = ctx;
+    if (rc) {
+        snprintf(j->why, sizeof j->why, "cannot persist the topic registry: %s", plg_strerror(rc));
+        /* Like the synchronous path: a topic that is not in the registry is not created. */
+        if (!j->b->closed)
+            broker_topic_delete(j->b, j->name);
+    } else {
+        PLG_INFO("broker", "msg=\"topic created\" topic=%s partitions=%d", j->name, j->npart);
+    }
+    j->done(j->ctx, rc, j->why);
+    broker_unref(j->b);
+    create_job_free(j);
+}
+
+static void create_after(uv_work_t *req, int status)
+{
+    (void)status;
+    struct create_job *j = req->data;
+    struct broker *b = j->b;
+    int rc = j->rc;
+    if (rc == 0 && b->closed) {
+        topic_free(b, j->t, true);
+        rc = PLG_ECLOSED;
+        snprintf(j->why, sizeof j->why, "the server is shutting down");
+    } else if (rc == 0 && (rc = topic_insert(b, j->t)) != 0) {
+        topic_free(b, j->t, true);
+    }
+    /* After the logs are in the broker or closed: their flushers may signal durable_async. */
+    create_unreserve(b, j->name);
+    if (rc) {
+        j->done(j->ctx, rc, j->why[0] ? j->why : plg_strerror(rc));
+        broker_unref(b);
+        create_job_free(j);
+        return;
+    }
+    broker_registry_commit(b, create_registered, j);
+}
+
+int broker_topic_create_async(struct broker *b, const char *name, int32_t partitions,
+                              const char *const *configs, char *why, size_t whylen,
+                              broker_create_cb done, void *ctx)
+{
+    if (!broker_topic_name_valid(name, strlen(name))) {
+        snprintf(why, whylen, "invalid topic name \"%s\"", name);
+        return PLG_EINVAL;
+    }
+    if (partitions < 1 || partitions > 100000) {
+        snprintf(why, whylen, "partition count %d outside 1..100000", partitions);
+        return PLG_ERANGE;
+    }
+    if (broker_topic_taken(b, name, strlen(name))) {
+        snprintf(why, whylen, "topic \"%s\" already exists", name);
+        return PLG_EEXIST;
+    }
+    if (b->shutting) {
+        snprintf(why, whylen, "the server is shutting down");
+        return PLG_ECLOSED;
+    }
+    struct plg_log_config cfg;
+    int rc = build_config(b, configs, &cfg, why, whylen);
+    if (rc)
+        return rc;
+    if (b->ncreating == b->capcreating) {
+        int32_t cap = b->capcreating ? b->capcreating * 2 : 8;
+        char **v = realloc(b->creating, (size_t)cap * sizeof *v);
+        if (!v)
+            return PLG_ENOMEM;
+        b->creating = v;
+        b->capcreating = cap;
+    }
+    struct create_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->name = strdup(name)) || !(j->kv = kv_dup(configs))) {
+        if (j)
+            free(j->name);
+        free(j);
+        return PLG_ENOMEM;
+    }
+    j->req.data = j;
+    j->b = b;
+    j->npart = partitions;
+    j->done = done;
+    j->ctx = ctx;
+    b->creating[b->ncreating++] = j->name;
+    b->open_handles++; /* the job keeps the broker allocated until done ran */
+    if (uv_queue_work(b->loop, &j->req, create_work, create_after) != 0) {
+        create_work(&j->req);
+        create_after(&j->req, 0);
+    }
+    return 0;
+}
+
 int broker_topic_delete(struct broker *b, const char *name)
 {
     long i = topic_index(b, name, strlen(name));
@@ -809,6 +1105,90 @@ int broker_topic_delete(struct broker *b, const char *name)
     topic_free(b, t, true);
     PLG_INFO("broker", "msg=\"topic deleted\" topic=%s", name);
     return rc;
+}
+
+struct delete_job {
+    uv_work_t req;
+    struct broker *b;
+    struct btopic *t; /* detached from the broker; closed and freed by the worker */
+    char *name;
+    int rc; /* of the registry write */
+    broker_done_cb done;
+    void *ctx;
+};
+
+/* Worker: closes the partitions and, once the registry no longer lists the topic, removes its
+ * files. On a failed registry write the files stay, matching the registry on disk: a restart
+ * brings the topic back whole rather than empty. */
+static void delete_work(uv_work_t *req)
+{
+    struct delete_job *j = req->data;
+    struct btopic *t = j->t;
+    for (int32_t i = 0; i < t->npart; i++)
+        part_release(j->b, t->parts[i], j->rc == 0);
+    free(t->parts);
+    kv_free(t->configs);
+    free(t->name);
+    free(t);
+    j->t = NULL;
+}
+
+static void delete_after(uv_work_t *req, int status)
+{
+    (void)status;
+    struct delete_job *j = req->data;
+    struct broker *b = j->b;
+    create_unreserve(b, j->name);
+    PLG_INFO("broker", "msg=\"topic deleted\" topic=%s registry=\"%s\"", j->name,
+             j->rc ? plg_strerror(j->rc) : "durable");
+    j->done(j->ctx, j->rc);
+    broker_unref(b);
+    free(j->name);
+    free(j);
+}
+
+static void delete_registered(void *ctx, int rc)
+{
+    struct delete_job *j = ctx;
+    j->rc = rc;
+    if (uv_queue_work(j->b->loop, &j->req, delete_work, delete_after) != 0) {
+        delete_work(&j->req);
+        delete_after(&j->req, 0);
+    }
+}
+
+int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb done, void *ctx)
+{
+    long i = topic_index(b, name, strlen(name));
+    if (i < 0)
+        return PLG_ENOTFOUND;
+    if (b->ncreating == b->capcreating) {
+        int32_t cap = b->capcreating ? b->capcreating * 2 : 8;
+        char **v = realloc(b->creating, (size_t)cap * sizeof *v);
+        if (!v)
+            return PLG_ENOMEM;
+        b->creating = v;
+        b->capcreating = cap;
+    }
+    struct delete_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->name = strdup(name))) {
+        free(j);
+        return PLG_ENOMEM;
+    }
+    struct btopic *t = b->topics[i];
+    memmove(b->topics + i, b->topics + i + 1, (size_t)(b->ntopics - i - 1) * sizeof *b->topics);
+    b->ntopics--;
+    j->req.data = j;
+    j->b = b;
+    j->t = t;
+    j->done = done;
+    j->ctx = ctx;
+    b->creating[b->ncreating++] = j->name; /* no re-create until the files are gone */
+    b->open_handles++;
+    for (int32_t k = 0; k < t->npart; k++)
+        part_detach(b, t->parts[k]);
+    broker_registry_commit(b, delete_registered, j);
+    return 0;
 }
 
 int broker_topic_add_partitions(struct broker *b, const char *name, int32_t total)
@@ -874,7 +1254,7 @@ int btopic_set_configs(struct broker *b, struct btopic *t, const char *const *co
     }
     kv_free(t->configs);
     t->configs = kv;
-    return registry_save(b);
+    return 0; /* the caller makes the registry durable (broker_registry_commit) */
 }
 
 static int registry_load(struct broker *b)
@@ -1145,6 +1525,7 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
         return PLG_ENOMEM;
     b->loop = loop;
     b->o = *o;
+    pthread_mutex_init(&b->reg_mu, NULL);
     b->data_dir = strdup(o->data_dir ? o->data_dir : "./pyralog-data");
     b->adv_host = strdup(o->adv_host ? o->adv_host : "127.0.0.1");
     b->topic_defaults = kv_dup(o->topic_defaults);
@@ -1205,6 +1586,7 @@ fail:
     kv_free(b->topic_defaults);
     free(b->data_dir);
     free(b->adv_host);
+    pthread_mutex_destroy(&b->reg_mu);
     free(b);
     return rc;
 }
@@ -1252,11 +1634,23 @@ void broker_shutdown(struct broker *b)
     }
 }
 
+/* Frees the broker once its last libuv handle is closed and its last worker job has ended:
+ * jobs (registry writes, topic creation) read data_dir and the topic defaults. */
+static void broker_unref(struct broker *b)
+{
+    if (--b->open_handles > 0)
+        return;
+    free(b->creating);
+    kv_free(b->topic_defaults);
+    free(b->data_dir);
+    free(b->adv_host);
+    pthread_mutex_destroy(&b->reg_mu);
+    free(b);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
-    struct broker *b = h->data;
-    if (--b->open_handles == 0)
-        free(b);
+    broker_unref(h->data);
 }
 
 int broker_close(struct broker *b)
@@ -1271,13 +1665,23 @@ int broker_close(struct broker *b)
     group_coord_free(b->groups); /* after the logs: late commit callbacks touch it */
     b->groups = NULL;
     buf_free(&b->scratch);
-    kv_free(b->topic_defaults);
-    free(b->data_dir);
-    free(b->adv_host);
     b->closed = true;
-    /* The broker is freed once libuv has closed both of its handles. */
+    /* Whoever waits for a registry write still gets an answer (none should: the net layer
+     * drained first). A write in flight finishes on its worker. */
+    reg_complete(b, UINT64_MAX, PLG_ECLOSED);
+    /* The broker is freed once libuv has closed both of its handles and no job runs. */
     uv_timer_stop(&b->housekeeping);
     uv_close((uv_handle_t *)&b->housekeeping, on_handle_closed);
-    uv_close((uv_handle_t *)&b->durable_async, on_handle_closed);
+    close_async_if_idle(b);
     return 0;
+}
+
+/* durable_async is closed once the broker is closed and no create/delete job still has logs
+ * open (their flusher threads signal it). */
+static void close_async_if_idle(struct broker *b)
+{
+    if (b->closed && b->ncreating == 0 && !b->async_closed) {
+        b->async_closed = true;
+        uv_close((uv_handle_t *)&b->durable_async, on_handle_closed);
+    }
 }

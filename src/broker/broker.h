@@ -3,14 +3,21 @@
  * idempotent-producer state, and the Kafka API dispatch table.
  *
  * What it owns. The topic registry (persisted as <data>/meta/topics.json, rewritten atomically
- * on every change), one storage log per partition (<data>/topics/<topic>-<p>/), per-partition
- * producer state (rebuilt from the log on open, so it survives restarts and crashes exactly as
- * far as the log does), the producer-id allocator (<data>/meta/producer-ids), per-partition
- * "data arrived" watcher lists, and acks=all waiters released by the storage durable offset.
+ * on every change; Kafka admin requests are answered once the change is durable), one storage log
+ * per partition (<data>/topics/<topic>-<p>/), per-partition producer state (rebuilt from the log on
+ * open, so it survives restarts and crashes exactly as far as the log does), the producer-id
+ * allocator (<data>/meta/producer-ids), per-partition "data arrived" watcher lists, and acks=all
+ * waiters released by the storage durable offset.
  *
- * Thread model. Everything here runs on ONE libuv loop thread (broker_loop()). The only other
- * thread is each log's flusher (fsync=interval): its on_durable callback stores the durable
- * offset in an atomic and wakes the loop with uv_async_send; waiters are completed on the loop.
+ * Thread model. Everything here runs on ONE libuv loop thread (broker_loop()). Other threads:
+ * each log's flusher (fsync=interval): its on_durable callback stores the durable offset in an
+ * atomic and wakes the loop with uv_async_send; waiters are completed on the loop. And libuv's
+ * worker pool (uv_queue_work), which does the blocking file work so the loop never waits for
+ * it: retention's unlinks and compaction's rewrite (housekeeping.c), opening the partitions of
+ * a new topic and closing/removing those of a deleted one, and writing topics.json. A worker
+ * job touches only objects the loop handed to it (a snapshot, a topic not yet or no longer in
+ * the broker's lists) and the broker's immutable settings; its result is installed on the loop
+ * in the job's completion callback. Jobs in flight keep the broker allocated (open_handles).
  * Handlers, watchers and append callbacks are always called on the loop thread.
  *
  * Kafka API dispatch. Each request frame is decoded by the kafka codec (src/kafka/) and routed
@@ -154,6 +161,34 @@ struct broker_topic_info {
 int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
                         const char *const *configs, char *why, size_t whylen);
 int broker_topic_delete(struct broker *b, const char *name);
+
+/* Completion of an asynchronous broker operation, on the loop: 0 or a PLG_E* code. */
+typedef void (*broker_done_cb)(void *ctx, int rc);
+/*
+ * broker_topic_create with the file work on a libuv worker: checks name, count and configs now
+ * (the same errors, returned at once with *why filled, and then done is not called); otherwise
+ * returns 0, reserves the name and opens the partitions (directories, segment files, fsyncs,
+ * Merkle trees) on a worker, then inserts the topic and writes the registry (on a worker too);
+ * done(ctx, rc, why) runs on the loop once the topic is durable in the registry, or failed (why
+ * says why). The reply to a client can be sent from done. While it runs, the name counts as
+ * taken (PLG_EEXIST for another create).
+ */
+typedef void (*broker_create_cb)(void *ctx, int rc, const char *why);
+int broker_topic_create_async(struct broker *b, const char *name, int32_t partitions,
+                              const char *const *configs, char *why, size_t whylen,
+                              broker_create_cb done, void *ctx);
+/*
+ * Deletes a topic: it disappears at once (its logs are closed), done(ctx, rc) runs on the loop
+ * once the registry without it is durable (written on a worker) and its files are removed; the
+ * name cannot be reused until then. PLG_ENOTFOUND at once (done not called).
+ */
+int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb done, void *ctx);
+/*
+ * Makes the registry durable with every change made so far (topic deleted, configs altered,
+ * partitions added by the calls above, which write it themselves on the loop), writing on a
+ * worker; done(ctx, rc) on the loop once it is (immediately in memory-only mode).
+ */
+void broker_registry_commit(struct broker *b, broker_done_cb done, void *ctx);
 /* Adds partitions up to `total` (must be larger than the current count). */
 int broker_topic_add_partitions(struct broker *b, const char *name, int32_t total);
 /* Fills *info (valid until the next topic change). PLG_ENOTFOUND. */

@@ -49,19 +49,85 @@ static const char **config_list(struct broker_req *rq, const struct kconfig_kv *
 
 /* ---- CreateTopics ---- */
 
+/*
+ * Topics are created on libuv workers (broker_topic_create_async: partition files, fsyncs and
+ * the registry write happen off the loop); the response goes out once every topic of the
+ * request is durable or failed. `pending` counts the topics in flight plus the handler itself.
+ */
+struct ct_state {
+    struct broker_req *rq;
+    bool oom; /* a response part could not be built: close the connection at the end */
+    struct kcreatetopics_resp resp;
+    int pending;
+};
+
+struct ct_one {
+    struct ct_state *st;
+    struct kcreatetopics_topic_resp *tr;
+    const char *name;
+    int32_t np;
+};
+
+static void ct_release(struct ct_state *st)
+{
+    if (--st->pending > 0)
+        return;
+    if (st->oom)
+        broker_reply_oom(st->rq);
+    else
+        broker_reply(st->rq, &st->resp);
+}
+
+/* Fills a topic's success fields. */
+static void ct_ok(struct broker_req *rq, struct kcreatetopics_topic_resp *tr, const char *name,
+                  int32_t np)
+{
+    struct btopic *t = broker_topic_find(rq->b, name, strlen(name));
+    if (t)
+        memcpy(tr->topic_id.b, t->id, 16);
+    tr->num_partitions = np;
+    tr->replication_factor = 1;
+    tr->nconfigs = 0;
+    tr->configs = broker_req_array(rq, 1, sizeof *tr->configs);
+}
+
+static void ct_error(struct broker_req *rq, struct kcreatetopics_topic_resp *tr, int rc,
+                     const char *why)
+{
+    tr->error_code = rc == PLG_EINVAL   ? KERR_INVALID_CONFIG
+                     : rc == PLG_EEXIST ? KERR_TOPIC_ALREADY_EXISTS
+                                        : BERR_UNKNOWN_SERVER;
+    tr->error_message = amsg(rq, why && why[0] ? why : plg_strerror(rc));
+}
+
+static void ct_created(void *ctx, int rc, const char *why)
+{
+    struct ct_one *o = ctx;
+    if (rc)
+        ct_error(o->st->rq, o->tr, rc, why);
+    else
+        ct_ok(o->st->rq, o->tr, o->name, o->np);
+    ct_release(o->st);
+}
+
 static void h_create_topics(struct broker_req *rq)
 {
     struct broker *b = rq->b;
     const struct kcreatetopics_req *req = rq->body;
-    struct kcreatetopics_resp resp = {0};
     int32_t nt = req->ntopics > 0 ? req->ntopics : 0;
-    resp.topics = broker_req_array(rq, (size_t)nt, sizeof *resp.topics);
-    if (!resp.topics)
+    struct ct_state *st = broker_req_array(rq, 1, sizeof *st);
+    if (!st)
         return broker_reply_oom(rq);
-    resp.ntopics = nt;
+    st->rq = rq;
+    st->pending = 1;
+    struct kcreatetopics_resp *resp = &st->resp;
+    resp->topics = broker_req_array(rq, (size_t)nt, sizeof *resp->topics);
+    if (!resp->topics)
+        return broker_reply_oom(rq);
+    resp->ntopics = nt;
     for (int32_t i = 0; i < nt; i++) {
         const struct kcreatetopics_topic *ct = &req->topics[i];
-        struct kcreatetopics_topic_resp *tr = &resp.topics[i];
+        struct kcreatetopics_topic_resp *tr = &resp->topics[i];
         char *name = broker_req_str(rq, ct->name);
         tr->name = (struct kstr){name, ct->name.len};
         tr->error_message = (struct kstr){NULL, -1};
@@ -69,8 +135,10 @@ static void h_create_topics(struct broker_req *rq)
         tr->replication_factor = -1;
         tr->configs = NULL;
         tr->nconfigs = -1;
-        if (!name)
-            return broker_reply_oom(rq);
+        if (!name) {
+            st->oom = true;
+            break;
+        }
         int32_t np = ct->num_partitions == -1 ? b->o.num_partitions : ct->num_partitions;
         if (ct->nassignments > 0) {
             np = ct->nassignments;
@@ -88,7 +156,7 @@ static void h_create_topics(struct broker_req *rq)
             tr->error_message = amsg(rq, "topic names are 1-249 characters of [a-zA-Z0-9._-]");
             continue;
         }
-        if (broker_topic_find(b, ct->name.p, (size_t)ct->name.len)) {
+        if (broker_topic_taken(b, ct->name.p, (size_t)ct->name.len)) {
             tr->error_code = KERR_TOPIC_ALREADY_EXISTS;
             char m[300];
             snprintf(m, sizeof m, "Topic '%s' already exists.", name);
@@ -106,8 +174,10 @@ static void h_create_topics(struct broker_req *rq)
             continue;
         }
         const char **kv = config_list(rq, ct->configs, ct->nconfigs);
-        if (!kv)
-            return broker_reply_oom(rq);
+        if (!kv) {
+            st->oom = true;
+            break;
+        }
         char why[256] = "";
         int rc;
         if (req->validate_only) {
@@ -125,50 +195,100 @@ static void h_create_topics(struct broker_req *rq)
                 }
             }
         } else {
-            rc = broker_topic_create(b, name, np, kv, why, sizeof why);
+            struct ct_one *o = broker_req_array(rq, 1, sizeof *o);
+            if (!o) {
+                st->oom = true;
+                break;
+            }
+            *o = (struct ct_one){st, tr, name, np};
+            st->pending++;
+            rc = broker_topic_create_async(b, name, np, kv, why, sizeof why, ct_created, o);
+            if (rc == 0)
+                continue; /* answered in ct_created */
+            st->pending--;
         }
-        if (rc == PLG_EINVAL) {
-            tr->error_code = KERR_INVALID_CONFIG;
-            tr->error_message = amsg(rq, why);
-            continue;
-        }
-        if (rc) {
-            tr->error_code = BERR_UNKNOWN_SERVER;
-            tr->error_message = amsg(rq, why[0] ? why : plg_strerror(rc));
-            continue;
-        }
-        struct btopic *t = broker_topic_find(b, name, strlen(name));
-        if (t)
-            memcpy(tr->topic_id.b, t->id, 16);
-        tr->num_partitions = np;
-        tr->replication_factor = 1;
-        tr->nconfigs = 0;
-        tr->configs = broker_req_array(rq, 1, sizeof *tr->configs);
+        if (rc)
+            ct_error(rq, tr, rc, why);
+        else
+            ct_ok(rq, tr, name, np);
     }
-    broker_reply(rq, &resp);
+    ct_release(st);
 }
 
 /* ---- DeleteTopics ---- */
+
+/* Answered once the registry without the topics is durable (written on a worker). */
+struct dt_state {
+    struct broker_req *rq;
+    bool oom; /* a response part could not be built: close the connection at the end */
+    struct kdeletetopics_resp resp;
+    int pending;
+};
+
+struct dt_one {
+    struct dt_state *st;
+    struct kdeletetopics_result *r;
+};
+
+static void dt_release(struct dt_state *st)
+{
+    if (--st->pending > 0)
+        return;
+    if (st->oom)
+        broker_reply_oom(st->rq);
+    else
+        broker_reply(st->rq, &st->resp);
+}
+
+static void dt_fail(struct broker_req *rq, struct kdeletetopics_result *r, int rc)
+{
+    r->error_code = BERR_UNKNOWN_SERVER;
+    r->error_message = amsg(rq, plg_strerror(rc));
+}
+
+static void dt_deleted(void *ctx, int rc)
+{
+    struct dt_one *o = ctx;
+    if (rc)
+        dt_fail(o->st->rq, o->r, rc);
+    dt_release(o->st);
+}
 
 static void h_delete_topics(struct broker_req *rq)
 {
     struct broker *b = rq->b;
     const struct kdeletetopics_req *req = rq->body;
-    struct kdeletetopics_resp resp = {0};
-    int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
-    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
-    if (!resp.responses)
+    struct dt_state *st = broker_req_array(rq, 1, sizeof *st);
+    if (!st)
         return broker_reply_oom(rq);
-    resp.nresponses = n;
+    st->rq = rq;
+    st->pending = 1;
+    int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
+    struct kdeletetopics_resp *resp = &st->resp;
+    resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
+    if (!resp->responses)
+        return broker_reply_oom(rq);
+    resp->nresponses = n;
     for (int32_t i = 0; i < n; i++) {
-        struct kdeletetopics_result *r = &resp.responses[i];
+        struct kdeletetopics_result *r = &resp->responses[i];
         char *name = broker_req_str(rq, req->topic_names[i]);
         r->name = (struct kstr){name, req->topic_names[i].len};
         r->error_message = (struct kstr){NULL, -1};
-        if (!name || broker_topic_delete(b, name) == PLG_ENOTFOUND)
+        struct dt_one *o = broker_req_array(rq, 1, sizeof *o);
+        if (!o) {
+            st->oom = true;
+            break;
+        }
+        *o = (struct dt_one){st, r};
+        int rc = name ? broker_topic_delete_async(b, name, dt_deleted, o) : PLG_ENOTFOUND;
+        if (rc == 0)
+            st->pending++;
+        else if (rc == PLG_ENOTFOUND)
             r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        else
+            dt_fail(rq, r, rc);
     }
-    broker_reply(rq, &resp);
+    dt_release(st);
 }
 
 /* ---- CreatePartitions ---- */
@@ -300,12 +420,43 @@ static void h_describe_configs(struct broker_req *rq)
 
 /* ---- AlterConfigs / IncrementalAlterConfigs ---- */
 
+/* The response of an (Incremental)AlterConfigs request, kept until the registry holding the
+ * new configs is durable (written on a worker). */
+struct ac_state {
+    struct broker_req *rq;
+    struct kalterconfigs_resp resp;
+    bool changed; /* some topic's configs changed: the registry must be written */
+};
+
+static void ac_durable(void *ctx, int rc)
+{
+    struct ac_state *st = ctx;
+    for (int32_t i = 0; rc && i < st->resp.nresponses; i++) {
+        struct kalterconfigs_result *r = &st->resp.responses[i];
+        if (r->error_code == 0) {
+            r->error_code = BERR_UNKNOWN_SERVER;
+            r->error_message = amsg(st->rq, "applied but not persisted: cannot write the registry");
+        }
+    }
+    broker_reply(st->rq, &st->resp);
+}
+
+static void ac_finish(struct ac_state *st)
+{
+    if (st->changed)
+        broker_registry_commit(st->rq->b, ac_durable, st);
+    else
+        broker_reply(st->rq, &st->resp);
+}
+
 /* Applies a new override list to a topic resource; fills the result. */
-static void alter_topic(struct broker_req *rq, struct btopic *t, const char **kv, bool validate,
+static void alter_topic(struct ac_state *st, struct btopic *t, const char **kv, bool validate,
                         struct kalterconfigs_result *r)
 {
+    struct broker_req *rq = st->rq;
     char why[256] = "";
     int rc = btopic_set_configs(rq->b, t, kv, why, sizeof why, validate);
+    st->changed |= rc == 0 && !validate;
     if (rc == PLG_EINVAL) {
         r->error_code = KERR_INVALID_CONFIG;
         r->error_message = amsg(rq, why);
@@ -335,15 +486,19 @@ static struct btopic *alter_target(struct broker_req *rq, int8_t type, struct ks
 static void h_alter_configs(struct broker_req *rq)
 {
     const struct kalterconfigs_req *req = rq->body;
-    struct kalterconfigs_resp resp = {0};
-    int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
-    if (!resp.responses)
+    struct ac_state *st = broker_req_array(rq, 1, sizeof *st);
+    if (!st)
         return broker_reply_oom(rq);
-    resp.nresponses = n;
+    st->rq = rq;
+    struct kalterconfigs_resp *resp = &st->resp;
+    int32_t n = req->nresources > 0 ? req->nresources : 0;
+    resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
+    if (!resp->responses)
+        return broker_reply_oom(rq);
+    resp->nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kalterconfigs_resource *res = &req->resources[i];
-        struct kalterconfigs_result *r = &resp.responses[i];
+        struct kalterconfigs_result *r = &resp->responses[i];
         struct btopic *t = alter_target(rq, res->resource_type, res->resource_name, r);
         if (!t)
             continue;
@@ -351,23 +506,27 @@ static void h_alter_configs(struct broker_req *rq)
         const char **kv = config_list(rq, res->configs, res->nconfigs);
         if (!kv)
             return broker_reply_oom(rq);
-        alter_topic(rq, t, kv, req->validate_only, r);
+        alter_topic(st, t, kv, req->validate_only, r);
     }
-    broker_reply(rq, &resp);
+    ac_finish(st);
 }
 
 static void h_incremental_alter_configs(struct broker_req *rq)
 {
     const struct kincalterconfigs_req *req = rq->body;
-    struct kalterconfigs_resp resp = {0};
-    int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp.responses = broker_req_array(rq, (size_t)n, sizeof *resp.responses);
-    if (!resp.responses)
+    struct ac_state *st = broker_req_array(rq, 1, sizeof *st);
+    if (!st)
         return broker_reply_oom(rq);
-    resp.nresponses = n;
+    st->rq = rq;
+    struct kalterconfigs_resp *resp = &st->resp;
+    int32_t n = req->nresources > 0 ? req->nresources : 0;
+    resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
+    if (!resp->responses)
+        return broker_reply_oom(rq);
+    resp->nresponses = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kincalterconfigs_resource *res = &req->resources[i];
-        struct kalterconfigs_result *r = &resp.responses[i];
+        struct kalterconfigs_result *r = &resp->responses[i];
         struct btopic *t = alter_target(rq, res->resource_type, res->resource_name, r);
         if (!t)
             continue;
@@ -415,9 +574,9 @@ static void h_incremental_alter_configs(struct broker_req *rq)
         }
         kv[k] = NULL;
         if (!bad)
-            alter_topic(rq, t, kv, req->validate_only, r);
+            alter_topic(st, t, kv, req->validate_only, r);
     }
-    broker_reply(rq, &resp);
+    ac_finish(st);
 }
 
 void broker_admin_register(struct broker *b);

@@ -6,6 +6,7 @@
 #ifndef PLG_BROKER_BROKER_INT_H
 #define PLG_BROKER_BROKER_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "base/buf.h"
@@ -60,7 +61,18 @@ struct broker {
     int32_t ntopics, captopics;
     uv_async_t durable_async;
     uv_timer_t housekeeping; /* retention and compaction */
-    int open_handles;        /* libuv handles still to close before the broker is freed */
+    int open_handles;        /* libuv handles still to close + worker jobs still running, before the
+                                broker is freed */
+    /* Topic registry writer (broker.c): every change bumps reg_gen; writes run on workers, one
+     * at a time, and complete the waiters whose change they cover. */
+    uint64_t reg_gen;
+    bool reg_busy;
+    struct reg_wait *reg_waits;
+    pthread_mutex_t reg_mu; /* serialises writes of topics.json (loop and workers) */
+    uint64_t reg_disk_gen;  /* under reg_mu: generation of the file on disk */
+    /* Topics being created on a worker (names reserved: no second create, no auto-create). */
+    char **creating;
+    int32_t ncreating, capcreating;
     struct bpart *ack_parts;
     broker_api_fn api[BROKER_MAX_API];
     struct buf scratch; /* decompression scratch for validation */
@@ -68,6 +80,7 @@ struct broker {
     char cluster_id[32];
     bool shutting;
     bool closed;
+    bool async_closed;          /* durable_async closed (after the last create/delete job) */
     struct group_coord *groups; /* consumer groups and committed offsets (group_coord.h) */
     /* Parked requests (long-poll fetches) that must finish at shutdown. */
     struct broker_watch parked;
@@ -88,7 +101,8 @@ int broker_alloc_producer_id(struct broker *b, int64_t *pid);
 /* The effective config value of key for a topic, as text. */
 int btopic_config_get(struct broker *b, struct btopic *t, const char *key, char *out, size_t cap,
                       bool *is_default);
-/* Replaces a topic's overrides (validated first; logs reconfigured). */
+/* Replaces a topic's overrides (validated first; logs reconfigured). The registry is not
+ * written: call broker_registry_commit and answer when it is durable. */
 int btopic_set_configs(struct broker *b, struct btopic *t, const char *const *configs, char *why,
                        size_t whylen, bool validate_only);
 void broker_watch_list_init(struct broker_watch *head);
@@ -105,6 +119,9 @@ int bpart_housekeep(struct bpart *p, bool retention, bool compact, broker_compac
 void bpart_housekeep_cancel(struct bpart *p);
 /* The housekeeping timer: one job per partition whose policy asks for one. */
 void broker_housekeeping_run(struct broker *b);
+
+/* True when a topic of that name exists or is being created. */
+bool broker_topic_taken(struct broker *b, const char *name, size_t len);
 
 /* Kafka API handlers (broker_kafka.c etc.), registered by broker_open. */
 void broker_register_core_apis(struct broker *b);

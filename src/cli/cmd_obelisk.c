@@ -3,8 +3,10 @@
  *
  * One libuv loop thread runs everything: the binary-protocol listener (--binary-listen) and the
  * JSON-RPC listener (--listen), both backed by one obl_service (Scarab generator + sequences in
- * <data>/obelisk/). SIGTERM/SIGINT stop the listeners and exit 0; every value handed out was
- * durable before it was sent, so there is nothing to flush.
+ * <data>/obelisk/). The fsyncs that raise the time floor and renew sequence leases run on
+ * libuv's thread pool, never on the loop (service.h). SIGTERM/SIGINT stop the listeners and exit
+ * 0 once the renewals in flight are done; every value handed out was durable before it was
+ * sent, so there is nothing to flush.
  */
 #include <errno.h>
 #include <signal.h>
@@ -120,16 +122,16 @@ int cmd_obelisk(int argc, char **argv)
         bport = port + 1;
     }
 
+    struct node_ctx n = {.loop = uv_default_loop()};
     struct obl_service *svc;
     struct obl_service_opts so = {
-        .data_dir = data_dir, .node_id = (unsigned)node, .seq_lease = lease};
+        .data_dir = data_dir, .node_id = (unsigned)node, .seq_lease = lease, .loop = n.loop};
     int rc = obl_service_open(&so, &svc);
     if (rc) {
         cli_err("obelisk", "%s/obelisk: %s", data_dir,
                 rc == -EBUSY ? "in use by another process" : plg_strerror(rc));
         return 1;
     }
-    struct node_ctx n = {.loop = uv_default_loop()};
     rc = obl_bin_listen(n.loop, svc, bhost, bport, &n.bin);
     if (rc) {
         cli_err("obelisk", "--binary-listen %s:%d: %s", bhost, bport, plg_strerror(rc));

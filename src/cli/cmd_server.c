@@ -293,7 +293,8 @@ static int http_start(struct server *s, const char *host, int port, int *bound_p
     int64_t node = config_int(&s->cfg, "node.id");
     if (!config_bool(&s->cfg, "memory.only") && node <= 1023) {
         struct obl_service_opts so = {.data_dir = config_get(&s->cfg, "data.dir"),
-                                      .node_id = (unsigned)node};
+                                      .node_id = (unsigned)node,
+                                      .loop = &s->loop}; /* floor fsyncs off the loop */
         rc = obl_service_open(&so, &s->obl);
         if (rc == 0)
             rc = obl_rpc_register(broker_rpc_dispatcher(s->rpc), s->obl, 1);

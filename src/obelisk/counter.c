@@ -12,6 +12,13 @@
  * next(n) with next + n <= limit is a memory operation; otherwise one ftruncate + one fsync
  * raises the limit to at least next + max(n, lease).
  *
+ * The growth is three steps so an event loop can run the I/O elsewhere: grow_begin (owner
+ * thread: target size, marks the handle growing), grow_run (any thread: tamper check,
+ * ftruncate, fsync; reads only fields nothing else writes while growing), grow_end (owner thread:
+ * the new limit, or the sticky error). While growing, try_next keeps handing out values below the
+ * old limit, which was durable before the growth began; nothing above it is handed out before
+ * grow_end has seen the fsync succeed.
+ *
  * Tamper checks before each growth: the path still names our inode (not replaced or deleted)
  * and the size is the one we last set (not shrunk or grown by someone else). An flock keeps a
  * second process off the same file. Creation goes through a temporary file linked into place,
@@ -46,7 +53,8 @@ struct plg_obelisk {
     uint64_t next;  /* next value to hand out */
     uint64_t limit; /* durable limit in values */
     uint64_t fsyncs;
-    int failed; /* sticky error after an I/O or tamper failure */
+    int failed;  /* sticky error after an I/O or tamper failure */
+    int growing; /* a growth is between grow_begin and grow_end (maybe on another thread) */
     const struct plg_obelisk_io *io;
 };
 
@@ -263,41 +271,72 @@ static int counter_check(struct plg_obelisk *c)
     return 0;
 }
 
-/* Raises the durable limit to at least `want` (values). */
-static int counter_grow(struct plg_obelisk *c, uint64_t want)
+int plg_obelisk_grow_begin(plg_obelisk_t *c, uint64_t want, struct plg_obelisk_grow *g)
 {
+    memset(g, 0, sizeof *g);
     if (c->failed)
         return c->failed;
+    if (c->growing)
+        return PLG_ESTATE;
+    if (want <= c->limit)
+        return PLG_EINVAL;
     uint64_t bytes = want / c->unit + (want % c->unit != 0);
     if (bytes > (uint64_t)INT64_MAX - PLG_OBELISK_HEADER)
         return PLG_EOVERFLOW;
-    uint64_t size = bytes + PLG_OBELISK_HEADER;
-    assert(size > c->size);
-    int rc = counter_check(c);
-    if (rc) {
-        c->failed = rc;
-        return rc;
+    g->c = c;
+    g->want = want;
+    g->size = bytes + PLG_OBELISK_HEADER;
+    assert(g->size > c->size);
+    c->growing = 1;
+    return 0;
+}
+
+/* Touches only what no other call changes while c->growing is set (fd, path, dev, ino, size,
+ * io), so the owner thread may keep calling try_next/peek/limit meanwhile. */
+void plg_obelisk_grow_run(struct plg_obelisk_grow *g)
+{
+    struct plg_obelisk *c = g->c;
+    g->rc = counter_check(c);
+    if (g->rc)
+        return;
+    g->rc = c->io->ftruncate(c->io->ctx, c->fd, (off_t)g->size);
+    if (g->rc)
+        return;
+    g->synced = 1;
+    g->rc = c->io->fsync(c->io->ctx, c->fd);
+}
+
+int plg_obelisk_grow_end(struct plg_obelisk_grow *g)
+{
+    struct plg_obelisk *c = g->c;
+    assert(c->growing);
+    c->growing = 0;
+    c->fsyncs += (uint64_t)g->synced;
+    if (g->rc == -EFBIG && !g->synced)
+        return PLG_EOVERFLOW; /* ftruncate refused: the file system's size limit, nothing changed */
+    if (g->rc) {
+        /* Tampered, or the size may or may not have changed: refuse further use, don't guess. */
+        c->failed = g->rc;
+        return g->rc;
     }
-    rc = c->io->ftruncate(c->io->ctx, c->fd, (off_t)size);
-    if (rc == -EFBIG)
-        return PLG_EOVERFLOW; /* the file system's size limit; nothing changed */
-    if (rc) {
-        /* The size may or may not have changed: refuse further use rather than guess. */
-        c->failed = rc;
-        return rc;
-    }
-    c->fsyncs++;
-    rc = c->io->fsync(c->io->ctx, c->fd);
-    if (rc) {
-        c->failed = rc;
-        return rc;
-    }
-    c->size = size;
+    uint64_t bytes = g->size - PLG_OBELISK_HEADER;
+    c->size = g->size;
     c->limit = bytes > UINT64_MAX / c->unit ? UINT64_MAX : bytes * c->unit;
     return 0;
 }
 
-int plg_obelisk_next(plg_obelisk_t *c, uint64_t n, uint64_t *first)
+/* Raises the durable limit to at least `want` (values), on the caller's thread. */
+static int counter_grow(struct plg_obelisk *c, uint64_t want)
+{
+    struct plg_obelisk_grow g;
+    int rc = plg_obelisk_grow_begin(c, want, &g);
+    if (rc)
+        return rc;
+    plg_obelisk_grow_run(&g);
+    return plg_obelisk_grow_end(&g);
+}
+
+int plg_obelisk_try_next(plg_obelisk_t *c, uint64_t n, uint64_t *first)
 {
     if (n == 0)
         return PLG_EINVAL;
@@ -305,20 +344,30 @@ int plg_obelisk_next(plg_obelisk_t *c, uint64_t n, uint64_t *first)
         return c->failed;
     if (n > UINT64_MAX - c->next)
         return PLG_EOVERFLOW;
-    uint64_t end = c->next + n;
-    if (end > c->limit) {
-        uint64_t want = end;
-        if (c->lease > n)
-            want = c->next + (c->lease <= UINT64_MAX - c->next ? c->lease : UINT64_MAX - c->next);
-        int rc = counter_grow(c, want);
-        if (rc == PLG_EOVERFLOW && want > end)
-            rc = counter_grow(c, end); /* near the end of the range: no lease, just n */
-        if (rc)
-            return rc;
-    }
+    if (c->next + n > c->limit)
+        return -EAGAIN;
     *first = c->next;
-    c->next = end;
+    c->next += n;
     return 0;
+}
+
+int plg_obelisk_next(plg_obelisk_t *c, uint64_t n, uint64_t *first)
+{
+    int rc = plg_obelisk_try_next(c, n, first);
+    if (rc != -EAGAIN)
+        return rc;
+    if (c->growing)
+        return PLG_ESTATE;
+    uint64_t end = c->next + n;
+    uint64_t want = end;
+    if (c->lease > n)
+        want = c->next + (c->lease <= UINT64_MAX - c->next ? c->lease : UINT64_MAX - c->next);
+    rc = counter_grow(c, want);
+    if (rc == PLG_EOVERFLOW && want > end)
+        rc = counter_grow(c, end); /* near the end of the range: no lease, just n */
+    if (rc)
+        return rc;
+    return plg_obelisk_try_next(c, n, first);
 }
 
 int plg_obelisk_reserve_to(plg_obelisk_t *c, uint64_t target)
@@ -327,6 +376,8 @@ int plg_obelisk_reserve_to(plg_obelisk_t *c, uint64_t target)
         return c->failed;
     if (target <= c->limit)
         return 0;
+    if (c->growing)
+        return PLG_ESTATE;
     return counter_grow(c, target);
 }
 
@@ -348,6 +399,11 @@ uint64_t plg_obelisk_unit(const plg_obelisk_t *c)
 uint64_t plg_obelisk_fsyncs(const plg_obelisk_t *c)
 {
     return c->fsyncs;
+}
+
+int plg_obelisk_failed(const plg_obelisk_t *c)
+{
+    return c->failed;
 }
 
 void plg_obelisk_close(plg_obelisk_t *c)

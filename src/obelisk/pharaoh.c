@@ -257,6 +257,10 @@ static int round_trip(struct plg_pharaoh *p, struct pnode *nd, struct obl_resp *
         }
         if (rc != PLG_ETRUNC)
             return rc;
+        /* Wait first: the answer to what was just sent is never already there, so a recv()
+         * before poll() would be one more syscall per request that returns EAGAIN. */
+        if ((rc = wait_fd(nd->fd, POLLIN, deadline)))
+            return rc;
         uint8_t *dst = buf_reserve(&p->in, 4096);
         if (!dst)
             return PLG_ENOMEM;
@@ -269,8 +273,6 @@ static int round_trip(struct plg_pharaoh *p, struct pnode *nd, struct obl_resp *
             return -ECONNRESET;
         if (errno != EAGAIN && errno != EINTR)
             return -errno;
-        if ((rc = wait_fd(nd->fd, POLLIN, deadline)))
-            return rc;
     }
 }
 
@@ -341,10 +343,14 @@ int plg_pharaoh_ids(plg_pharaoh_t *p, uint64_t *ids, size_t n)
                     return rc;
                 if (resp.op != OBL_OP_IDS || resp.count != want)
                     return PLG_ECORRUPT;
+                /* Runs are consecutive IDs; a plain indexed loop per run lets the compiler
+                 * vectorise the expansion (it was 4 instructions per ID with a shared index). */
                 for (size_t r = 0; r < resp.nruns; r++) {
                     struct obl_run run = obl_resp_run(&resp, r);
+                    uint64_t *dst = ids + done;
                     for (uint32_t j = 0; j < run.len; j++)
-                        ids[done++] = run.first + j;
+                        dst[j] = run.first + j;
+                    done += run.len;
                 }
                 goto next_batch;
             }

@@ -20,7 +20,15 @@
  * at most about one fsync per window. A restarted generator starts at millisecond = floor, which
  * is above every ID any earlier process issued, whatever the wall clock says.
  *
- * Thread model: one thread at a time per generator. No I/O except raising the floor.
+ * An event loop must not wait for that fsync: plg_scarab_try_run never raises the floor (it
+ * answers -EAGAIN when the next ID would need it), plg_scarab_floor_due says when a raise is
+ * due (ahead: when less than half a window is left; the raise then goes to floor + window, so
+ * still one fsync per window, and the floor may be up to 1.5 windows ahead), and
+ * floor_grow_begin/end bracket a plg_obelisk_grow_run that
+ * can run on another thread. g->floor only moves in floor_grow_end, after the fsync succeeded.
+ *
+ * Thread model: one thread at a time per generator (floor_grow's run step excepted). No I/O
+ * except raising the floor.
  */
 #include "pyralog/obelisk.h"
 #include "pyralog/pyralog.h"
@@ -114,10 +122,11 @@ int plg_scarab_open(const char *dir, const struct plg_scarab_opts *opts, plg_sca
     return 0;
 }
 
-int plg_scarab_next_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *count)
+/* Moves the logical clock to where the next ID comes from: to the wall clock when it is ahead,
+ * else the next millisecond when this one is used up (sleeping while that would run more than
+ * max_lead_ms ahead of real elapsed time). */
+static void scarab_advance(struct plg_scarab *g)
 {
-    if (max == 0)
-        return PLG_EINVAL;
     for (;;) {
         int64_t now = g->clock.now_ms(g->clock.ctx) - PLG_SCARAB_EPOCH_MS;
         if (now > 0 && (uint64_t)now > g->ms) {
@@ -125,10 +134,10 @@ int plg_scarab_next_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *co
             g->seq = 0;
             g->anchor_ms = g->ms;
             g->anchor_mono_us = g->clock.mono_us(g->clock.ctx);
-            break;
+            return;
         }
         if (g->seq <= SCARAB_SEQ_MAX)
-            break;
+            return;
         /* This millisecond is used up: move on if real time allows, else wait. */
         int64_t elapsed_us = g->clock.mono_us(g->clock.ctx) - g->anchor_mono_us;
         int64_t over_ms = (int64_t)(g->ms + 1) - (int64_t)(g->anchor_ms + g->max_lead_ms);
@@ -136,25 +145,73 @@ int plg_scarab_next_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *co
         if (wait_us <= 0) {
             g->ms++;
             g->seq = 0;
-            break;
+            return;
         }
         g->clock.sleep_us(g->clock.ctx, wait_us < 1000 ? wait_us : 1000);
     }
-    if (g->ms >= SCARAB_MS_LIMIT)
-        return PLG_EOVERFLOW;
-    if (g->ms >= g->floor) {
-        int rc = plg_obelisk_reserve_to(g->floor_ctr, g->ms + g->window);
-        if (rc)
-            return rc;
-        g->floor = plg_obelisk_limit(g->floor_ctr);
-    }
+}
+
+/* Issues the run at the logical clock; the caller made sure g->ms < g->floor. */
+static void scarab_issue(struct plg_scarab *g, size_t max, uint64_t *first, size_t *count)
+{
     size_t left = SCARAB_SEQ_MAX + 1 - g->seq;
     size_t n = max < left ? max : left;
     *first = g->ms << (PLG_SCARAB_NODE_BITS + PLG_SCARAB_SEQ_BITS) |
              (uint64_t)g->node << PLG_SCARAB_SEQ_BITS | g->seq;
     *count = n;
     g->seq += (uint32_t)n;
+}
+
+int plg_scarab_try_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *count)
+{
+    if (max == 0)
+        return PLG_EINVAL;
+    scarab_advance(g);
+    if (g->ms >= SCARAB_MS_LIMIT)
+        return PLG_EOVERFLOW;
+    if (g->ms >= g->floor)
+        return -EAGAIN;
+    scarab_issue(g, max, first, count);
     return 0;
+}
+
+int plg_scarab_next_run(plg_scarab_t *g, size_t max, uint64_t *first, size_t *count)
+{
+    int rc = plg_scarab_try_run(g, max, first, count);
+    if (rc != -EAGAIN)
+        return rc;
+    rc = plg_obelisk_reserve_to(g->floor_ctr, g->ms + g->window);
+    if (rc)
+        return rc;
+    g->floor = plg_obelisk_limit(g->floor_ctr);
+    scarab_issue(g, max, first, count);
+    return 0;
+}
+
+uint64_t plg_scarab_floor_due(const plg_scarab_t *g)
+{
+    if (g->ms >= g->floor)
+        return g->ms + g->window; /* IDs wait for it */
+    if (g->floor - g->ms <= g->window / 2)
+        return g->floor + g->window; /* ahead: before IDs have to wait */
+    return 0;
+}
+
+int plg_scarab_floor_grow_begin(plg_scarab_t *g, uint64_t target, struct plg_obelisk_grow *gr)
+{
+    if (target >= SCARAB_MS_LIMIT)
+        target = SCARAB_MS_LIMIT;
+    if (target <= g->floor)
+        return PLG_EINVAL;
+    return plg_obelisk_grow_begin(g->floor_ctr, target, gr);
+}
+
+int plg_scarab_floor_grow_end(plg_scarab_t *g, struct plg_obelisk_grow *gr)
+{
+    int rc = plg_obelisk_grow_end(gr);
+    if (!rc)
+        g->floor = plg_obelisk_limit(g->floor_ctr);
+    return rc;
 }
 
 int plg_scarab_next(plg_scarab_t *g, uint64_t *id)

@@ -41,7 +41,7 @@ for w in "produce, acks=1, fsync=never vs NATS" "produce, acks=all, fsync=never 
   "p99 produce latency, acks=all fsync=always" "  same rate, acks=1 fsync=never" \
   "  server side, that run: 99% of flusher fdatasyncs" \
   "  server side, that run: 99% of Produce requests" "IDs over loopback: 1 Obelisk node" \
-  "IDs over loopback: 3 Obelisk nodes"; do
+  "IDs over loopback: 4 Obelisk nodes"; do
   line=$(grep -F "| $w" "$OUT") || fail "no row for '$w'"
   [ "$(grep -cF "| $w" "$OUT")" -eq 1 ] || fail "row '$w' printed more than once"
   awk -F'|' '{ if ($3 !~ /[0-9]/ || $4 !~ /[0-9]/ || $5 !~ /[0-9.]+x/ ||

@@ -9,17 +9,14 @@ PLG_TEST_HOUSEKEEP_INLINE=1 the server does the file work on the loop as it used
 test fails (one probe served during a 200 ms pass, its round trip as long as the pass)."""
 import os
 import re
-import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
-import kwire  # noqa: E402
+from probe import Prober  # noqa: E402
 
 RECORDS = int(os.environ.get("PLG_OFFLOOP_RECORDS", "400000"))
 KEYS = 20000
@@ -28,38 +25,6 @@ LONG_PASS_MS = 150  # passes at least this long are the ones the probes are chec
 
 def run(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=120, **kw)
-
-
-class Prober(threading.Thread):
-    """Sends one-record Produce v3 requests (acks=1) back to back and records (send time, rtt)."""
-
-    def __init__(self, addr, topic):
-        super().__init__(daemon=True)
-        self.addr, self.topic = addr, topic
-        self.samples = []
-        self.stop = threading.Event()
-        self.error = None
-
-    def run(self):
-        try:
-            s = kwire.connect(self.addr)
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            s.settimeout(60)
-            corr = 0
-            recs = kwire.batch([b"probe"])
-            while not self.stop.is_set():
-                corr += 1
-                req = kwire.produce_v3(corr, [(self.topic.encode(), [(0, recs)])], acks=1)
-                t0 = time.time()
-                s.sendall(req)
-                resp = kwire.recv_frame(s)
-                rtt = time.time() - t0
-                c, parts = kwire.parse_produce_v3(resp)
-                assert c == corr and parts[(self.topic, 0)][0] == 0, parts
-                self.samples.append((t0, rtt))
-                time.sleep(0.002)
-        except Exception as e:  # reported by the main thread
-            self.error = e
 
 
 def passes(log_text):

@@ -1,13 +1,16 @@
 /*
  * obelisk_client.c — load client for Pharaoh Network tests and benchmarks.
  *
- * usage: obelisk_client NODES SECONDS BATCH [--out FILE] [--seq NAME]
+ * usage: obelisk_client NODES SECONDS BATCH [--out FILE] [--seq NAME] [--warmup SECONDS]
  *
  * Takes Scarab IDs in batches of BATCH from the Obelisk nodes NODES (as for --obelisk) through
  * the libpyralog client for SECONDS, writing every ID as 8 raw native-endian bytes to FILE when
  * given. SECONDS 0 means until SIGTERM. Prints one line: "ids=N requests=R errors=E
  * ids_per_s=X". Exit 1 when an error was not recovered by failover (the client returned an
  * error).
+ *
+ * --warmup W first takes IDs for W seconds that are not counted (benchmarks: a node may issue
+ * up to max_lead_ms of IDs ahead of real time at start; the measured window is the steady state).
  *
  * With --seq NAME it alternates: BATCH IDs, then 1-20 values of sequence NAME, and writes
  * records of three u64 (kind 1 = ID: value, 1; kind 2 = sequence: first, count), stopping at the
@@ -49,7 +52,10 @@ int main(int argc, char **argv)
     size_t batch = (size_t)strtoul(argv[3], NULL, 10);
     FILE *out = NULL;
     const char *seq = NULL;
+    double warmup = 0;
     for (int i = 4; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--warmup"))
+            warmup = atof(argv[i + 1]);
         if (!strcmp(argv[i], "--out") && !(out = fopen(argv[i + 1], "wb"))) {
             perror(argv[i + 1]);
             return 2;
@@ -95,6 +101,17 @@ int main(int argc, char **argv)
         secs = 1e9;
         signal(SIGTERM, on_term);
     }
+    while (now_s() - t0 < warmup) {
+        if ((rc = plg_pharaoh_ids(p, ids, batch))) {
+            fprintf(stderr, "obelisk_client: warm-up: %s\n", plg_pharaoh_errmsg(p));
+            free(ids);
+            plg_pharaoh_close(p);
+            return 1;
+        }
+        if (out)
+            fwrite(ids, sizeof *ids, batch, out);
+    }
+    t0 = now_s();
     while ((t = now_s()) - t0 < secs && !stop) {
         rc = plg_pharaoh_ids(p, ids, batch);
         reqs++;

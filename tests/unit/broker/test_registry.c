@@ -1,0 +1,222 @@
+/* The broker's off-loop topic administration on a real data directory and loop: topics created
+ * and deleted with the file work on libuv workers, names reserved while a job runs, answers only
+ * once meta/topics.json says so, registry writes in generation order, and a broker closed while
+ * jobs are in flight finishing them without leaks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "broker/broker.h"
+#include "pyralog/log.h"
+#include "pyralog/pyralog.h"
+
+static char dir[256];
+static uv_loop_t loop;
+static struct broker *br;
+
+struct outcome {
+    int calls;
+    int rc;
+    char why[256];
+};
+
+static void on_created(void *ctx, int rc, const char *why)
+{
+    struct outcome *o = ctx;
+    o->calls++;
+    o->rc = rc;
+    snprintf(o->why, sizeof o->why, "%s", why ? why : "");
+}
+
+static void on_done(void *ctx, int rc)
+{
+    struct outcome *o = ctx;
+    o->calls++;
+    o->rc = rc;
+}
+
+/* Runs the loop until *calls is at least n (bounded). */
+static void wait_calls(const int *calls, int n)
+{
+    for (int i = 0; i < 20000 && *calls < n; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        if (*calls < n)
+            uv_sleep(1);
+    }
+    assert_true(*calls >= n);
+}
+
+/* Partition count of topic `name` in meta/topics.json, -1 when absent. */
+static int registry_partitions(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/meta/topics.json", dir);
+    json_t *root = json_load_file(path, 0, NULL);
+    assert_non_null(root);
+    int n = -1;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(root, "topics"), i, t)
+    {
+        if (!strcmp(json_string_value(json_object_get(t, "name")), name))
+            n = (int)json_integer_value(json_object_get(t, "partitions"));
+    }
+    json_decref(root);
+    return n;
+}
+
+static bool part_dir_exists(const char *topic, int p)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/topics/%s-%d", dir, topic, p);
+    return stat(path, &st) == 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/plg-registry-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    uv_loop_init(&loop);
+    struct broker_opts o = {.data_dir = dir, .adv_host = "127.0.0.1", .num_partitions = 1};
+    return broker_open(&loop, &o, &br) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (br) {
+        broker_shutdown(br);
+        broker_close(br);
+        br = NULL;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT); /* until every job and handle is done */
+    assert_int_equal(uv_loop_close(&loop), 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_create_delete(void **state)
+{
+    (void)state;
+    char why[256];
+    struct outcome c = {0};
+    const char *cfg[] = {"segment.bytes", "65536", NULL};
+    assert_int_equal(broker_topic_create_async(br, "a", 16, cfg, why, sizeof why, on_created, &c),
+                     0);
+    /* Reserved while the worker opens the partitions: no second create, sync or async. */
+    struct outcome c2 = {0};
+    assert_int_equal(broker_topic_create_async(br, "a", 1, NULL, why, sizeof why, on_created, &c2),
+                     PLG_EEXIST);
+    assert_int_equal(broker_topic_create(br, "a", 1, NULL, why, sizeof why), PLG_EEXIST);
+    /* Bad input is refused at once, done never called. */
+    const char *bad[] = {"segment.bytes", "nope", NULL};
+    assert_int_equal(broker_topic_create_async(br, "b", 1, bad, why, sizeof why, on_created, &c2),
+                     PLG_EINVAL);
+    assert_non_null(strstr(why, "segment.bytes"));
+    assert_int_equal(
+        broker_topic_create_async(br, "bad/name", 1, NULL, why, sizeof why, on_created, &c2),
+        PLG_EINVAL);
+    wait_calls(&c.calls, 1);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(c2.calls, 0);
+    assert_int_equal(registry_partitions("a"), 16); /* durable before the answer */
+    plg_log_t *log = broker_partition_log(br, "a", 15);
+    assert_non_null(log);
+    assert_int_equal(plg_log_config(log)->segment_bytes, 65536);
+    assert_true(part_dir_exists("a", 15));
+
+    struct outcome d = {0};
+    assert_int_equal(broker_topic_delete_async(br, "a", on_done, &d), 0);
+    assert_null(broker_partition_log(br, "a", 0)); /* gone from the broker at once */
+    assert_int_equal(broker_topic_delete_async(br, "a", on_done, &d), PLG_ENOTFOUND);
+    assert_int_equal(broker_topic_create_async(br, "a", 1, NULL, why, sizeof why, on_created, &c2),
+                     PLG_EEXIST); /* until its files are gone */
+    wait_calls(&d.calls, 1);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(registry_partitions("a"), -1);
+    for (int p = 0; p < 16; p++)
+        assert_false(part_dir_exists("a", p));
+    assert_int_equal(broker_topic_create_async(br, "a", 2, NULL, why, sizeof why, on_created, &c2),
+                     0);
+    wait_calls(&c2.calls, 1);
+    assert_int_equal(c2.rc, 0);
+    assert_int_equal(registry_partitions("a"), 2);
+}
+
+/* Many changes in a row: every waiter is answered, the file ends with the newest state. */
+static void test_commits_in_order(void **state)
+{
+    (void)state;
+    char why[256];
+    struct outcome c[6] = {{0}};
+    for (int i = 0; i < 6; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "t%d", i);
+        assert_int_equal(
+            broker_topic_create_async(br, name, 1 + i, NULL, why, sizeof why, on_created, &c[i]),
+            0);
+    }
+    struct outcome k[3] = {{0}};
+    for (int i = 0; i < 3; i++)
+        broker_registry_commit(br, on_done, &k[i]);
+    for (int i = 0; i < 6; i++) {
+        wait_calls(&c[i].calls, 1);
+        assert_int_equal(c[i].rc, 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        wait_calls(&k[i].calls, 1);
+        assert_int_equal(k[i].calls, 1);
+        assert_int_equal(k[i].rc, 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "t%d", i);
+        assert_int_equal(registry_partitions(name), 1 + i);
+    }
+}
+
+/* The broker closes while a create and a delete run: both jobs end, their callbacks run once,
+ * the loop closes cleanly (teardown), and nothing leaks (ASan). */
+static void test_close_with_jobs_in_flight(void **state)
+{
+    (void)state;
+    char why[256];
+    struct outcome c = {0}, d = {0}, e = {0};
+    assert_int_equal(broker_topic_create(br, "old", 8, NULL, why, sizeof why), 0);
+    assert_int_equal(
+        broker_topic_create_async(br, "new", 64, NULL, why, sizeof why, on_created, &c), 0);
+    assert_int_equal(broker_topic_delete_async(br, "old", on_done, &d), 0);
+    broker_registry_commit(br, on_done, &e);
+    broker_shutdown(br);
+    broker_close(br);
+    br = NULL;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(e.calls, 1);
+    assert_int_not_equal(c.rc, 0); /* the server went away before it was registered */
+    assert_false(part_dir_exists("new", 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commits_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_with_jobs_in_flight, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
