@@ -2,6 +2,7 @@
  * obelisk_client.c — load client for Pharaoh Network tests and benchmarks.
  *
  * usage: obelisk_client NODES SECONDS BATCH [--out FILE] [--seq NAME] [--warmup SECONDS]
+ *                       [--pause-ms MS]
  *
  * Takes Scarab IDs in batches of BATCH from the Obelisk nodes NODES (as for --obelisk) through
  * the libpyralog client for SECONDS, writing every ID as 8 raw native-endian bytes to FILE when
@@ -9,6 +10,9 @@
  * ids_per_s=X". Exit 1 when an error was not recovered by failover (the client returned an
  * error).
  *
+ * --pause-ms MS sleeps that long after each call (tests: bounds how many IDs a client with a
+ * large batch takes). A batch of 8192 or more is spread over several nodes at once by the
+ * client library (plg_pharaoh_ids).
  * --warmup W first takes IDs for W seconds that are not counted (benchmarks: a node may issue
  * up to max_lead_ms of IDs ahead of real time at start; the measured window is the steady state).
  *
@@ -53,9 +57,12 @@ int main(int argc, char **argv)
     FILE *out = NULL;
     const char *seq = NULL;
     double warmup = 0;
+    long pause_ms = 0;
     for (int i = 4; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--warmup"))
             warmup = atof(argv[i + 1]);
+        if (!strcmp(argv[i], "--pause-ms"))
+            pause_ms = atol(argv[i + 1]);
         if (!strcmp(argv[i], "--out") && !(out = fopen(argv[i + 1], "wb"))) {
             perror(argv[i + 1]);
             return 2;
@@ -123,6 +130,10 @@ int main(int argc, char **argv)
         total += batch;
         if (out)
             fwrite(ids, sizeof *ids, batch, out);
+        if (pause_ms > 0) {
+            struct timespec ts = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     double el = now_s() - t0;
     printf("ids=%" PRIu64 " requests=%" PRIu64 " errors=%" PRIu64 " ids_per_s=%.0f\n", total, reqs,
