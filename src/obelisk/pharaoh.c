@@ -313,20 +313,35 @@ static int node_encode(struct plg_pharaoh *p, struct pnode *nd, const char *name
     return nd->out.oom ? PLG_ENOMEM : 0;
 }
 
+/* dst[j] = first + j for j < len. This is the only per-ID work of the client. A scalar loop
+ * costs ~4 instructions per ID and gcc -O2's cheap cost model does not vectorise it (unknown
+ * trip count), so it is written with two-lane vectors (gcc/clang vector extension): 7
+ * instructions per 4 IDs. */
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
+
+static void ids_fill(uint64_t *dst, uint64_t first, size_t len)
+{
+    size_t j = 0;
+    u64x2 a = {first, first + 1}, b = {first + 2, first + 3}, step = {4, 4};
+    for (; j + 4 <= len; j += 4) {
+        memcpy(dst + j, &a, sizeof a);
+        memcpy(dst + j + 2, &b, sizeof b);
+        a += step;
+        b += step;
+    }
+    for (; j < len; j++)
+        dst[j] = first + j;
+}
+
 /* Expands the runs of an IDS answer of `want` IDs into ids[0..want). */
 static int copy_runs(const struct obl_resp *resp, uint32_t want, uint64_t *ids)
 {
     if (resp->op != OBL_OP_IDS || resp->count != want)
         return PLG_ECORRUPT;
-    /* Runs are consecutive IDs; a plain indexed loop per run lets the compiler vectorise the
-     * expansion (it was 4 instructions per ID with a shared index). The decoder checked that
-     * the lengths sum to count. */
-    size_t done = 0;
+    size_t done = 0; /* the decoder checked that the run lengths sum to count */
     for (size_t r = 0; r < resp->nruns; r++) {
         struct obl_run run = obl_resp_run(resp, r);
-        uint64_t *dst = ids + done;
-        for (uint32_t j = 0; j < run.len; j++)
-            dst[j] = run.first + j;
+        ids_fill(ids + done, run.first, run.len);
         done += run.len;
     }
     return 0;
