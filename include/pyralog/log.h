@@ -179,6 +179,10 @@ struct plg_append_info {
  * `info` may be NULL.
  */
 int plg_log_append(plg_log_t *log, uint8_t *batch, size_t len, struct plg_append_info *info);
+/* plg_log_append for a batch whose CRC the caller has just checked (batch_validate on these very
+ * bytes): the header is still parsed and checked, the CRC is not computed a second time. */
+int plg_log_append_checked(plg_log_t *log, uint8_t *batch, size_t len,
+                           struct plg_append_info *info);
 
 /*
  * Appends a batch at the offset it already carries (replication, compaction, restore): its base

@@ -1389,7 +1389,7 @@ static int append_checked(struct bpart *p, uint8_t *batch, size_t len, int acks,
         }
     }
     struct plg_append_info info;
-    rc = plg_log_append(p->log, batch, len, &info);
+    rc = plg_log_append_checked(p->log, batch, len, &info); /* bpart_append checked the CRC */
     if (rc) {
         mx_counter_inc(b->m_append_err);
         if (rc != PLG_ETOOBIG && rc != PLG_ECORRUPT)

@@ -321,7 +321,7 @@ void batch_iter_init(struct batch_iter *it, const struct batch *b, const uint8_t
 }
 
 /* Reads a varint length (-1 null) and that many bytes. */
-static int rd_lenbytes(struct rd *r, const uint8_t **p, int32_t *len)
+static inline int rd_lenbytes(struct rd *r, const uint8_t **p, int32_t *len)
 {
     int32_t n;
     int rc = rd_varint(r, &n);

@@ -633,9 +633,10 @@ int plg_log_reconfigure(plg_log_t *log, const struct plg_log_config *cfg)
 
 /* ---- append ---- */
 
-static int check_batch(struct plg_log *log, const uint8_t *p, size_t len, struct batch *b)
+static int check_batch(struct plg_log *log, const uint8_t *p, size_t len, struct batch *b,
+                       bool crc_checked)
 {
-    int rc = batch_validate(p, len, b);
+    int rc = crc_checked ? batch_parse(p, len, b) : batch_validate(p, len, b);
     if (rc)
         return rc;
     if (b->size != len)
@@ -680,10 +681,11 @@ static int finish_append(struct plg_log *log, const uint8_t *p, const struct bat
     return 0;
 }
 
-int plg_log_append(plg_log_t *log, uint8_t *p, size_t len, struct plg_append_info *info)
+static int append(plg_log_t *log, uint8_t *p, size_t len, struct plg_append_info *info,
+                  bool crc_checked)
 {
     struct batch b;
-    int rc = check_batch(log, p, len, &b);
+    int rc = check_batch(log, p, len, &b, crc_checked);
     if (rc)
         return rc;
     int64_t base = log->end_offset;
@@ -714,10 +716,20 @@ int plg_log_append(plg_log_t *log, uint8_t *p, size_t len, struct plg_append_inf
     return rc;
 }
 
+int plg_log_append(plg_log_t *log, uint8_t *p, size_t len, struct plg_append_info *info)
+{
+    return append(log, p, len, info, false);
+}
+
+int plg_log_append_checked(plg_log_t *log, uint8_t *p, size_t len, struct plg_append_info *info)
+{
+    return append(log, p, len, info, true);
+}
+
 int plg_log_append_at(plg_log_t *log, const uint8_t *p, size_t len)
 {
     struct batch b;
-    int rc = check_batch(log, p, len, &b);
+    int rc = check_batch(log, p, len, &b, false);
     if (rc)
         return rc;
     if (b.base_offset < log->end_offset)

@@ -880,13 +880,21 @@ static void test_append_errors(void **state)
     b[16] = 1;
     assert_int_equal(plg_log_append(log, b, len, NULL), PLG_EUNSUPP);
     b[16] = 2;
+    /* append_checked trusts the caller's CRC check but still checks the header and size. */
+    assert_int_equal(plg_log_append_checked(log, b, len - 1, NULL), PLG_ETRUNC);
+    b[16] = 1;
+    assert_int_equal(plg_log_append_checked(log, b, len, NULL), PLG_EUNSUPP);
+    b[16] = 2;
     size_t blen;
     uint8_t *big = make_batch(1, 3000, 1, 0, 0, &blen);
     assert_int_equal(plg_log_append(log, big, blen, NULL), PLG_ETOOBIG);
+    assert_int_equal(plg_log_append_checked(log, big, blen, NULL), PLG_ETOOBIG);
     assert_int_equal(plg_log_end_offset(log), 0);
     assert_int_equal(plg_log_size_bytes(log), 0);
     assert_int_equal(plg_log_append(log, b, len, NULL), 0);
     assert_int_equal(plg_log_end_offset(log), 3);
+    assert_int_equal(plg_log_append_checked(log, b, len, NULL), 0);
+    assert_int_equal(plg_log_end_offset(log), 6);
     /* append_at keeps the batch's own offset and refuses to go backwards. */
     batch_set_base_offset(b, 1000);
     assert_int_equal(plg_log_append_at(log, b, len), 0);
