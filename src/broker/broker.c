@@ -747,7 +747,6 @@ struct reg_job {
     char meta[4096];
 };
 
-static void broker_unref(struct broker *b);
 static void reg_kick(struct broker *b);
 
 static void reg_work(uv_work_t *req)
@@ -1636,7 +1635,7 @@ void broker_shutdown(struct broker *b)
 
 /* Frees the broker once its last libuv handle is closed and its last worker job has ended:
  * jobs (registry writes, topic creation) read data_dir and the topic defaults. */
-static void broker_unref(struct broker *b)
+void broker_unref(struct broker *b)
 {
     if (--b->open_handles > 0)
         return;

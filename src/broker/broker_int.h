@@ -70,6 +70,8 @@ struct broker {
     struct reg_wait *reg_waits;
     pthread_mutex_t reg_mu; /* serialises writes of topics.json (loop and workers) */
     uint64_t reg_disk_gen;  /* under reg_mu: generation of the file on disk */
+    int hk_compactions;     /* compaction jobs on workers (housekeeping.c) */
+    int32_t hk_next_topic;  /* where the next housekeeping pass starts */
     /* Topics being created on a worker (names reserved: no second create, no auto-create). */
     char **creating;
     int32_t ncreating, capcreating;
@@ -119,6 +121,10 @@ int bpart_housekeep(struct bpart *p, bool retention, bool compact, broker_compac
 void bpart_housekeep_cancel(struct bpart *p);
 /* The housekeeping timer: one job per partition whose policy asks for one. */
 void broker_housekeeping_run(struct broker *b);
+
+/* Drops a reference on the broker (a libuv handle closed or a worker job ended): the last one
+ * frees it. Jobs take theirs with b->open_handles++ when they are queued. */
+void broker_unref(struct broker *b);
 
 /* True when a topic of that name exists or is being created. */
 bool broker_topic_taken(struct broker *b, const char *name, size_t len);

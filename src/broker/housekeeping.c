@@ -13,9 +13,10 @@
  *      discarded); then a second worker job releases the snapshot (the last references of the
  *      replaced segments: munmap and close happen there, not on the loop).
  *
- * Invariants: at most one job per partition (bpart.hk); a partition closed while its job runs
- * (topic deleted, shutdown) only clears job->p, and the job then neither installs nor calls
- * back: it frees what it holds. Jobs never touch the broker after that, so they may outlive it.
+ * Invariants: at most one job per partition (bpart.hk), HK_MAX_COMPACTIONS compactions in all; a
+ * partition closed while its job runs (topic deleted, shutdown) only clears job->p, and the job
+ * then neither installs nor calls back: it frees what it holds. Each job holds a reference on the
+ * broker (open_handles) until its completion ran on the loop.
  * Fetch readers hold segment references (plg_log_slice), so a segment swapped out or deleted
  * stays mapped and open for them until they release it.
  * Thread model: everything here runs on the loop thread except work_cb / release_cb, which see
@@ -27,10 +28,16 @@
 #include "base/log.h"
 #include "broker/broker_int.h"
 
+/* Compactions can take seconds: at most this many run at once, so libuv's pool (4 threads by
+ * default) always has workers left for topic creation and registry writes. Retention-only
+ * jobs (a few unlinks) are not limited. */
+#define HK_MAX_COMPACTIONS 2
+
 struct hk_job {
     uv_work_t req;
     uv_loop_t *loop;
-    struct bpart *p; /* NULL once the partition is closed */
+    struct broker *b; /* referenced (open_handles) until after_work */
+    struct bpart *p;  /* NULL once the partition is closed */
     struct plg_log_garbage *garbage;
     plg_compaction_t *comp;
     int32_t deleted; /* segments retention dropped */
@@ -74,14 +81,23 @@ static void release_done(uv_work_t *req, int status)
     (void)status;
     struct hk_job *j = req->data;
     plg_log_compact_free(j->comp); /* only when the worker never ran */
+    if (j->p)
+        j->p->hk = NULL;
     free(j);
 }
 
-/* Frees the job; the compaction snapshot is released on a worker when the loop allows it. */
+/*
+ * Frees the job; the compaction snapshot is released on a worker when the loop allows it. The
+ * partition stays busy (p->hk) until then: the release unlinks "<base>.*.cleaned" files of
+ * results not installed, which a next compaction of the same partition could otherwise be
+ * writing again.
+ */
 static void job_release(uv_loop_t *loop, struct hk_job *j)
 {
     if (!j->comp || uv_queue_work(loop, &j->req, release_cb, release_done) != 0) {
         plg_log_compact_free(j->comp);
+        if (j->p)
+            j->p->hk = NULL;
         free(j);
     }
 }
@@ -92,11 +108,14 @@ static void after_work(uv_work_t *req, int status)
     struct bpart *p = j->p;
     uv_loop_t *loop = j->loop;
     (void)status; /* never cancelled: a job that did not run installs nothing */
+    struct broker *b = j->b;
+    if (j->comp)
+        b->hk_compactions--;
     if (!p) {
         job_release(loop, j);
+        broker_unref(b);
         return;
     }
-    p->hk = NULL;
     const char *topic = p->t->name;
     if (j->gc_rc)
         PLG_ERROR("broker",
@@ -132,17 +151,19 @@ static void after_work(uv_work_t *req, int status)
     if (j->done)
         j->done(j->ctx, rc, removed, j->size_before, plg_log_size_bytes(p->log));
     job_release(loop, j);
+    broker_unref(b);
 }
 
 int bpart_housekeep(struct bpart *p, bool retention, bool compact, broker_compact_cb done,
                     void *ctx)
 {
-    if (p->hk)
+    if (p->hk || (compact && p->b->hk_compactions >= HK_MAX_COMPACTIONS))
         return PLG_ESTATE;
     struct hk_job *j = calloc(1, sizeof *j);
     if (!j)
         return PLG_ENOMEM;
     j->p = p;
+    j->b = p->b;
     j->loop = p->b->loop;
     j->done = done;
     j->ctx = ctx;
@@ -168,16 +189,17 @@ int bpart_housekeep(struct bpart *p, bool retention, bool compact, broker_compac
         free(j);
         return rc ? rc : crc;
     }
+    p->hk = j;
+    if (j->comp)
+        p->b->hk_compactions++;
+    p->b->open_handles++;
     if (getenv("PLG_TEST_HOUSEKEEP_INLINE") ||
         uv_queue_work(j->loop, &j->req, work_cb, after_work) != 0) {
         /* No worker (or a test asking for the old blocking behaviour, to show its tests can
          * fail): finish here rather than leak; the loop blocks meanwhile. */
         work_cb(&j->req);
-        p->hk = j;
         after_work(&j->req, 0);
-        return rc;
     }
-    p->hk = j;
     return rc ? rc : crc;
 }
 
@@ -202,9 +224,13 @@ int broker_compact_partition(struct broker *b, const char *topic, int32_t partit
 
 void broker_housekeeping_run(struct broker *b)
 {
-    if (b->shutting)
+    if (b->shutting || b->ntopics == 0)
         return;
-    for (int32_t i = 0; i < b->ntopics; i++) {
+    /* Start where the last pass ran out of compaction slots, so no topic waits forever. */
+    int32_t first = b->hk_next_topic < b->ntopics ? b->hk_next_topic : 0;
+    bool stopped = false;
+    for (int32_t n = 0; n < b->ntopics; n++) {
+        int32_t i = (first + n) % b->ntopics;
         struct btopic *tp = b->topics[i];
         /* The consumer-offsets topic is compacted by the group coordinator on its schedule. */
         bool internal = !strcmp(tp->name, "__consumer_offsets");
@@ -214,8 +240,16 @@ void broker_housekeeping_run(struct broker *b)
             bool ret = policy & PLG_CLEANUP_DELETE;
             bool cmp =
                 (policy & PLG_CLEANUP_COMPACT) && !internal && plg_log_segment_count(p->log) > 1;
+            if (cmp && b->hk_compactions >= HK_MAX_COMPACTIONS) {
+                if (!stopped)
+                    b->hk_next_topic = i;
+                stopped = true;
+                cmp = false;
+            }
             if ((ret || cmp) && !p->hk)
                 bpart_housekeep(p, ret, cmp, NULL, NULL);
         }
     }
+    if (!stopped)
+        b->hk_next_topic = 0;
 }

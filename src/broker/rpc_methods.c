@@ -164,6 +164,24 @@ static int read_records(struct broker_rpc *r, const char *topic, int32_t partiti
 
 /* ---- topic.create / topic.list ---- */
 
+struct create_req {
+    struct rpc_call *c;
+    int32_t parts;
+    char name[256];
+};
+
+static void create_done(void *ctx, int rc, const char *why)
+{
+    struct create_req *cr = ctx;
+    if (rc)
+        rpc_error(cr->c, rpc_code_from_plg(rc), "cannot create topic \"%s\": %s", cr->name,
+                  why && why[0] ? why : plg_strerror(rc));
+    else
+        rpc_reply(cr->c,
+                  json_pack("{s:s, s:I}", "name", cr->name, "partitions", (json_int_t)cr->parts));
+    free(cr);
+}
+
 static void m_topic_create(struct rpc_call *c, json_t *params, void *ctx)
 {
     struct broker_rpc *r = ctx;
@@ -208,7 +226,21 @@ static void m_topic_create(struct rpc_call *c, json_t *params, void *ctx)
     }
     kv[2 * i] = NULL;
     char why[256] = "";
-    int rc = broker_topic_create(r->b, name, (int32_t)parts, kv, why, sizeof why);
+    struct create_req *cr = calloc(1, sizeof *cr);
+    if (!cr) {
+        rpc_error_plg(c, PLG_ENOMEM, "topic.create");
+        return;
+    }
+    cr->c = c;
+    cr->parts = (int32_t)parts;
+    snprintf(cr->name, sizeof cr->name, "%s", name);
+    /* The partitions' files and the registry are written on libuv workers; the answer comes
+     * from create_done once the topic is durable. */
+    int rc =
+        broker_topic_create_async(r->b, name, (int32_t)parts, kv, why, sizeof why, create_done, cr);
+    if (rc == 0)
+        return;
+    free(cr);
     if (rc == PLG_EEXIST) {
         rpc_error(c, RPC_EXISTS, "topic \"%s\" already exists", name);
         return;

@@ -591,7 +591,8 @@ static int conn_rbuf_room(struct net_conn *c)
         while (cap < need || cap == c->rlen)
             cap *= 2;
         if (s->spare && s->spare_cap >= cap) {
-            memcpy(s->spare, c->rbuf, c->rlen);
+            if (c->rlen > 0) /* rbuf may still be NULL (UBSan: memcpy from NULL) */
+                memcpy(s->spare, c->rbuf, c->rlen);
             free(c->rbuf);
             c->rbuf = s->spare;
             c->rcap = s->spare_cap;

@@ -512,6 +512,66 @@ static void test_split_log_closed_first(void **state)
     assert_int_equal(plg_log_close(log), 0);
 }
 
+/* Split retention: the segments leave the log at begin (not served, start offset moved), the
+ * files stay until garbage collection, which may run on another thread; a reader holding a
+ * slice of a removed segment keeps valid bytes after the unlink. */
+static void *collect_thread(void *arg)
+{
+    return (void *)(intptr_t)plg_log_garbage_collect(arg);
+}
+
+static void test_split_retention(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_t *log = open_split_log(&c, PLG_CLEANUP_DELETE);
+    int32_t segs = plg_log_segment_count(log);
+    struct plg_log_slice sl;
+    assert_int_equal(plg_log_read(log, 0, 1 << 20, &sl), 0);
+    uint8_t *copy = malloc(sl.len);
+    memcpy(copy, sl.data, sl.len);
+    char first[512];
+    seg_path(first, sizeof first, 0, "log");
+    c.retention_ms = 50000 - 300; /* records 0..299 expire */
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    int32_t deleted = 0;
+    struct plg_log_garbage *g;
+    assert_int_equal(plg_log_retention_begin(log, &deleted, &g), 0);
+    assert_non_null(g);
+    assert_true(deleted > 1);
+    assert_int_equal(plg_log_segment_count(log), segs - deleted);
+    int64_t start = plg_log_start_offset(log);
+    assert_true(start > 0 && start <= 300);
+    struct plg_log_slice s2;
+    assert_int_equal(plg_log_read(log, 0, 100, &s2), PLG_ERANGE); /* no longer served */
+    assert_true(file_len(first) > 0); /* files wait for the collection */
+    pthread_t th;
+    void *ret;
+    assert_int_equal(pthread_create(&th, NULL, collect_thread, g), 0);
+    /* Appends go on meanwhile. */
+    for (int i = 0; i < 20; i++) {
+        size_t len;
+        uint8_t *b = make_batch(2, 30, fake_now, i, 0, &len);
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        free(b);
+    }
+    assert_int_equal(pthread_join(th, &ret), 0);
+    assert_int_equal((int)(intptr_t)ret, 0);
+    assert_int_equal(file_len(first), -1);
+    assert_memory_equal(sl.data, copy, sl.len); /* the reader's bytes are intact */
+    plg_log_slice_release(&sl);
+    free(copy);
+    /* Nothing to do: no garbage. */
+    assert_int_equal(plg_log_retention_begin(log, &deleted, &g), 0);
+    assert_null(g);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(plg_log_close(log), 0);
+    struct plg_log_options o = disk_opts(&c);
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    assert_int_equal(plg_log_start_offset(log), start);
+    assert_int_equal(plg_log_close(log), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_split_concurrent_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_discarded_by_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_log_closed_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_retention, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
