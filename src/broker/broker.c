@@ -979,6 +979,30 @@ static void create_work(uv_work_t *req)
 
 static void close_async_if_idle(struct broker *b);
 
+/* Whether a create, delete or partition addition of this name is in flight. */
+static bool name_reserved(struct broker *b, const char *name)
+{
+    for (int32_t i = 0; i < b->ncreating; i++)
+        if (!strcmp(b->creating[i], name))
+            return true;
+    return false;
+}
+
+/* Adds name (owned by the caller's job until create_unreserve) to the reserved names. */
+static int name_reserve(struct broker *b, char *name)
+{
+    if (b->ncreating == b->capcreating) {
+        int32_t cap = b->capcreating ? b->capcreating * 2 : 8;
+        char **v = realloc(b->creating, (size_t)cap * sizeof *v);
+        if (!v)
+            return PLG_ENOMEM;
+        b->creating = v;
+        b->capcreating = cap;
+    }
+    b->creating[b->ncreating++] = name;
+    return 0;
+}
+
 /* Frees the name once the create or delete job is over (its logs opened into the broker, or
  * closed). */
 static void create_unreserve(struct broker *b, const char *name)
@@ -1063,18 +1087,12 @@ int broker_topic_create_async(struct broker *b, const char *name, int32_t partit
     int rc = build_config(b, configs, &cfg, why, whylen);
     if (rc)
         return rc;
-    if (b->ncreating == b->capcreating) {
-        int32_t cap = b->capcreating ? b->capcreating * 2 : 8;
-        char **v = realloc(b->creating, (size_t)cap * sizeof *v);
-        if (!v)
-            return PLG_ENOMEM;
-        b->creating = v;
-        b->capcreating = cap;
-    }
     struct create_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->name = strdup(name)) || !(j->kv = kv_dup(configs))) {
-        if (j)
+    if (!j || !(j->name = strdup(name)) || !(j->kv = kv_dup(configs)) || name_reserve(b, j->name)) {
+        if (j) {
+            kv_free(j->kv);
             free(j->name);
+        }
         free(j);
         return PLG_ENOMEM;
     }
@@ -1083,7 +1101,6 @@ int broker_topic_create_async(struct broker *b, const char *name, int32_t partit
     j->npart = partitions;
     j->done = done;
     j->ctx = ctx;
-    b->creating[b->ncreating++] = j->name;
     b->open_handles++; /* the job keeps the broker allocated until done ran */
     if (uv_queue_work(b->loop, &j->req, create_work, create_after) != 0) {
         create_work(&j->req);
@@ -1097,6 +1114,8 @@ int broker_topic_delete(struct broker *b, const char *name)
     long i = topic_index(b, name, strlen(name));
     if (i < 0)
         return PLG_ENOTFOUND;
+    if (name_reserved(b, name))
+        return PLG_ESTATE; /* partitions are being added */
     struct btopic *t = b->topics[i];
     memmove(b->topics + i, b->topics + i + 1, (size_t)(b->ntopics - i - 1) * sizeof *b->topics);
     b->ntopics--;
@@ -1161,16 +1180,12 @@ int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb
     long i = topic_index(b, name, strlen(name));
     if (i < 0)
         return PLG_ENOTFOUND;
-    if (b->ncreating == b->capcreating) {
-        int32_t cap = b->capcreating ? b->capcreating * 2 : 8;
-        char **v = realloc(b->creating, (size_t)cap * sizeof *v);
-        if (!v)
-            return PLG_ENOMEM;
-        b->creating = v;
-        b->capcreating = cap;
-    }
+    if (name_reserved(b, name))
+        return PLG_ESTATE; /* partitions are being added */
     struct delete_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->name = strdup(name))) {
+    if (!j || !(j->name = strdup(name)) || name_reserve(b, j->name)) {
+        if (j)
+            free(j->name);
         free(j);
         return PLG_ENOMEM;
     }
@@ -1182,7 +1197,7 @@ int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb
     j->t = t;
     j->done = done;
     j->ctx = ctx;
-    b->creating[b->ncreating++] = j->name; /* no re-create until the files are gone */
+    /* The name stays reserved until the files are gone: no re-create before. */
     b->open_handles++;
     for (int32_t k = 0; k < t->npart; k++)
         part_detach(b, t->parts[k]);
@@ -1197,6 +1212,8 @@ int broker_topic_add_partitions(struct broker *b, const char *name, int32_t tota
         return PLG_ENOTFOUND;
     if (total <= t->npart || total > 100000)
         return PLG_EINVAL;
+    if (name_reserved(b, name))
+        return PLG_ESTATE;
     struct plg_log_config cfg;
     char why[200];
     int rc = build_config(b, (const char *const *)t->configs, &cfg, why, sizeof why);
@@ -1219,6 +1236,119 @@ int broker_topic_add_partitions(struct broker *b, const char *name, int32_t tota
     rc = registry_save(b);
     PLG_INFO("broker", "msg=\"partitions added\" topic=%s partitions=%d", name, total);
     return rc;
+}
+
+struct grow_job {
+    uv_work_t req;
+    struct broker *b;
+    struct btopic stub; /* only the name: all part_open needs from its topic, on the worker */
+    struct plg_log_config cfg;
+    uint8_t id[16]; /* the topic's uuid: the same topic must still be there afterwards */
+    int32_t from, total;
+    struct bpart **parts; /* the new partitions from..total-1 */
+    int rc;
+    broker_done_cb done;
+    void *ctx;
+};
+
+/* Worker: opens the new partitions against the stub topic (the real one stays on the loop). */
+static void grow_work(uv_work_t *req)
+{
+    struct grow_job *j = req->data;
+    for (int32_t i = j->from; i < j->total; i++) {
+        j->rc = part_open(j->b, &j->stub, i, &j->cfg, &j->parts[i - j->from]);
+        if (j->rc) {
+            for (int32_t k = j->from; k < i; k++)
+                part_close(j->b, j->parts[k - j->from], true);
+            return;
+        }
+    }
+}
+
+static void grow_finish(struct grow_job *j, int rc)
+{
+    j->done(j->ctx, rc);
+    broker_unref(j->b);
+    free(j->parts);
+    free(j->stub.name);
+    free(j);
+}
+
+static void grow_registered(void *ctx, int rc)
+{
+    grow_finish(ctx, rc);
+}
+
+static void grow_after(uv_work_t *req, int status)
+{
+    (void)status;
+    struct grow_job *j = req->data;
+    struct broker *b = j->b;
+    int rc = j->rc;
+    struct btopic *t = b->closed ? NULL : broker_topic_find(b, j->stub.name, strlen(j->stub.name));
+    struct bpart **v = NULL;
+    if (rc == 0 && (b->closed || !t || memcmp(t->id, j->id, 16) || t->npart != j->from))
+        rc = b->closed ? PLG_ECLOSED : PLG_ESTATE; /* cannot happen while reserved, but safe */
+    if (rc == 0 && !(v = realloc(t->parts, (size_t)j->total * sizeof *v)))
+        rc = PLG_ENOMEM;
+    if (rc == 0) {
+        t->parts = v;
+        for (int32_t i = j->from; i < j->total; i++) {
+            struct bpart *p = j->parts[i - j->from];
+            p->t = t;
+            t->parts[i] = p;
+        }
+        t->npart = j->total;
+        PLG_INFO("broker", "msg=\"partitions added\" topic=%s partitions=%d", t->name, j->total);
+    } else if (j->rc == 0) {
+        for (int32_t i = j->from; i < j->total; i++)
+            part_close(b, j->parts[i - j->from], true);
+    }
+    create_unreserve(b, j->stub.name); /* after the logs are in the topic or closed */
+    if (rc)
+        grow_finish(j, rc);
+    else
+        broker_registry_commit(b, grow_registered, j);
+}
+
+int broker_topic_add_partitions_async(struct broker *b, const char *name, int32_t total,
+                                      broker_done_cb done, void *ctx)
+{
+    struct btopic *t = broker_topic_find(b, name, strlen(name));
+    if (!t)
+        return PLG_ENOTFOUND;
+    if (total <= t->npart || total > 100000)
+        return PLG_EINVAL;
+    if (name_reserved(b, name) || b->shutting)
+        return PLG_ESTATE;
+    struct grow_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return PLG_ENOMEM;
+    char why[200];
+    int rc = build_config(b, (const char *const *)t->configs, &j->cfg, why, sizeof why);
+    if (rc == 0 && (!(j->stub.name = strdup(name)) ||
+                    !(j->parts = calloc((size_t)(total - t->npart), sizeof *j->parts)) ||
+                    name_reserve(b, j->stub.name)))
+        rc = PLG_ENOMEM;
+    if (rc) {
+        free(j->parts);
+        free(j->stub.name);
+        free(j);
+        return rc;
+    }
+    j->req.data = j;
+    j->b = b;
+    memcpy(j->id, t->id, 16);
+    j->from = t->npart;
+    j->total = total;
+    j->done = done;
+    j->ctx = ctx;
+    b->open_handles++;
+    if (uv_queue_work(b->loop, &j->req, grow_work, grow_after) != 0) {
+        grow_work(&j->req);
+        grow_after(&j->req, 0);
+    }
+    return 0;
 }
 
 int btopic_config_get(struct broker *b, struct btopic *t, const char *key, char *out, size_t cap,
@@ -1661,6 +1791,8 @@ int broker_close(struct broker *b)
     for (int32_t i = 0; i < b->ntopics; i++)
         topic_free(b, b->topics[i], false);
     free(b->topics);
+    b->topics = NULL; /* jobs finishing later find no topic */
+    b->ntopics = 0;
     group_coord_free(b->groups); /* after the logs: late commit callbacks touch it */
     b->groups = NULL;
     buf_free(&b->scratch);

@@ -293,19 +293,63 @@ static void h_delete_topics(struct broker_req *rq)
 
 /* ---- CreatePartitions ---- */
 
+/* New partitions are opened on a libuv worker; the answer goes out once every topic's
+ * registry entry is durable (or failed). */
+struct cp_state {
+    struct broker_req *rq;
+    bool oom;
+    struct kcreatepartitions_resp resp;
+    int pending;
+};
+
+struct cp_one {
+    struct cp_state *st;
+    struct kcreatepartitions_result *r;
+};
+
+static void cp_release(struct cp_state *st)
+{
+    if (--st->pending > 0)
+        return;
+    if (st->oom)
+        broker_reply_oom(st->rq);
+    else
+        broker_reply(st->rq, &st->resp);
+}
+
+static void cp_fail(struct broker_req *rq, struct kcreatepartitions_result *r, int rc)
+{
+    r->error_code = rc == PLG_ESTATE ? KERR_INVALID_REQUEST : BERR_UNKNOWN_SERVER;
+    r->error_message =
+        amsg(rq, rc == PLG_ESTATE ? "the topic is being changed; retry" : plg_strerror(rc));
+}
+
+static void cp_done(void *ctx, int rc)
+{
+    struct cp_one *o = ctx;
+    if (rc)
+        cp_fail(o->st->rq, o->r, rc);
+    cp_release(o->st);
+}
+
 static void h_create_partitions(struct broker_req *rq)
 {
     struct broker *b = rq->b;
     const struct kcreatepartitions_req *req = rq->body;
-    struct kcreatepartitions_resp resp = {0};
-    int32_t n = req->ntopics > 0 ? req->ntopics : 0;
-    resp.results = broker_req_array(rq, (size_t)n, sizeof *resp.results);
-    if (!resp.results)
+    struct cp_state *st = broker_req_array(rq, 1, sizeof *st);
+    if (!st)
         return broker_reply_oom(rq);
-    resp.nresults = n;
+    st->rq = rq;
+    st->pending = 1;
+    struct kcreatepartitions_resp *resp = &st->resp;
+    int32_t n = req->ntopics > 0 ? req->ntopics : 0;
+    resp->results = broker_req_array(rq, (size_t)n, sizeof *resp->results);
+    if (!resp->results)
+        return broker_reply_oom(rq);
+    resp->nresults = n;
     for (int32_t i = 0; i < n; i++) {
         const struct kcreatepartitions_topic *ct = &req->topics[i];
-        struct kcreatepartitions_result *r = &resp.results[i];
+        struct kcreatepartitions_result *r = &resp->results[i];
         char *name = broker_req_str(rq, ct->name);
         r->name = (struct kstr){name, ct->name.len};
         r->error_message = (struct kstr){NULL, -1};
@@ -326,13 +370,20 @@ static void h_create_partitions(struct broker_req *rq)
         }
         if (req->validate_only)
             continue;
-        int rc = broker_topic_add_partitions(b, name, ct->count);
+        struct cp_one *o = broker_req_array(rq, 1, sizeof *o);
+        if (!o) {
+            st->oom = true;
+            break;
+        }
+        *o = (struct cp_one){st, r};
+        st->pending++;
+        int rc = broker_topic_add_partitions_async(b, name, ct->count, cp_done, o);
         if (rc) {
-            r->error_code = BERR_UNKNOWN_SERVER;
-            r->error_message = amsg(rq, plg_strerror(rc));
+            st->pending--;
+            cp_fail(rq, r, rc);
         }
     }
-    broker_reply(rq, &resp);
+    cp_release(st);
 }
 
 /* ---- DescribeConfigs ---- */

@@ -1,7 +1,7 @@
-/* The broker's off-loop topic administration on a real data directory and loop: topics created
- * and deleted with the file work on libuv workers, names reserved while a job runs, answers only
- * once meta/topics.json says so, registry writes in generation order, and a broker closed while
- * jobs are in flight finishing them without leaks. */
+/* The broker's off-loop topic administration on a real data directory and loop: topics created,
+ * grown and deleted with the file work on libuv workers, names reserved while a job runs, answers
+ * only once meta/topics.json says so, registry writes in generation order, and a broker closed
+ * while jobs are in flight finishing them without leaks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,6 +156,39 @@ static void test_create_delete(void **state)
     assert_int_equal(registry_partitions("a"), 2);
 }
 
+/* Partitions added on a worker: visible all at once, durable before done, the topic cannot be
+ * deleted meanwhile; produce-side state of the old partitions is untouched. */
+static void test_add_partitions(void **state)
+{
+    (void)state;
+    char why[256];
+    assert_int_equal(broker_topic_create(br, "g", 2, NULL, why, sizeof why), 0);
+    plg_log_t *first = broker_partition_log(br, "g", 0);
+    struct outcome a = {0}, d = {0};
+    assert_int_equal(broker_topic_add_partitions_async(br, "g", 2, on_done, &a), PLG_EINVAL);
+    assert_int_equal(broker_topic_add_partitions_async(br, "nope", 9, on_done, &a), PLG_ENOTFOUND);
+    assert_int_equal(broker_topic_add_partitions_async(br, "g", 40, on_done, &a), 0);
+    assert_null(broker_partition_log(br, "g", 2)); /* not before they are all open */
+    assert_int_equal(broker_topic_add_partitions_async(br, "g", 50, on_done, &d), PLG_ESTATE);
+    assert_int_equal(broker_topic_delete_async(br, "g", on_done, &d), PLG_ESTATE);
+    assert_int_equal(broker_topic_delete(br, "g"), PLG_ESTATE);
+    wait_calls(&a.calls, 1);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(d.calls, 0);
+    assert_int_equal(registry_partitions("g"), 40);
+    assert_ptr_equal(broker_partition_log(br, "g", 0), first);
+    assert_non_null(broker_partition_log(br, "g", 39));
+    assert_true(part_dir_exists("g", 39));
+    struct broker_topic_info info;
+    assert_int_equal(broker_topic_get(br, "g", &info), 0);
+    assert_int_equal(info.partitions, 40);
+    /* Now it can go. */
+    assert_int_equal(broker_topic_delete_async(br, "g", on_done, &d), 0);
+    wait_calls(&d.calls, 1);
+    assert_int_equal(d.rc, 0);
+    assert_false(part_dir_exists("g", 39));
+}
+
 /* Many changes in a row: every waiter is answered, the file ends with the newest state. */
 static void test_commits_in_order(void **state)
 {
@@ -200,6 +233,9 @@ static void test_close_with_jobs_in_flight(void **state)
         broker_topic_create_async(br, "new", 64, NULL, why, sizeof why, on_created, &c), 0);
     assert_int_equal(broker_topic_delete_async(br, "old", on_done, &d), 0);
     broker_registry_commit(br, on_done, &e);
+    struct outcome g = {0};
+    assert_int_equal(broker_topic_create(br, "grow", 1, NULL, why, sizeof why), 0);
+    assert_int_equal(broker_topic_add_partitions_async(br, "grow", 32, on_done, &g), 0);
     broker_shutdown(br);
     broker_close(br);
     br = NULL;
@@ -207,14 +243,19 @@ static void test_close_with_jobs_in_flight(void **state)
     assert_int_equal(c.calls, 1);
     assert_int_equal(d.calls, 1);
     assert_int_equal(e.calls, 1);
+    assert_int_equal(g.calls, 1);
     assert_int_not_equal(c.rc, 0); /* the server went away before it was registered */
     assert_false(part_dir_exists("new", 0));
+    assert_int_not_equal(g.rc, 0);
+    assert_false(part_dir_exists("grow", 31));
+    assert_true(part_dir_exists("grow", 0));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_jobs_in_flight, setup, teardown),
     };
