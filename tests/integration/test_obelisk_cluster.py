@@ -1,6 +1,7 @@
 """Pharaoh Network: three Obelisk nodes (ids 1, 2, 3), ten concurrent clients taking IDs for a
-bounded time through the libpyralog client; node 2 is SIGKILLed mid-run; the clients fail over
-and every ID from every node is unique. Node 2 then restarts on its data dir and its new IDs are
+bounded time through the libpyralog client (one of them with calls of 12288 IDs, spread over the
+nodes in parallel); node 2 is SIGKILLed mid-run; the clients fail over and every ID from every
+node is unique. Node 2 then restarts on its data dir and its new IDs are
 above every ID it issued before the kill."""
 import os
 import signal
@@ -27,9 +28,15 @@ def main():
             addrs = ",".join(n.listen for n in nodes)
             outs = [os.path.join(d, "ids-%d.bin" % c) for c in range(CLIENTS)]
             # Clients run until SIGTERM, so each is certainly running before and after the kill.
-            clients = [subprocess.Popen([TOOL, addrs, "0", str(1 + 7 * c % 40),
-                                         "--out", outs[c]], stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True)
+            # Client 0 takes 12288 IDs per call, which the client library spreads as three
+            # parallel requests (one per live node), with a pause that bounds its volume.
+            def args(c):
+                if c == 0:
+                    return ["12288", "--pause-ms", "25"]
+                return [str(1 + 7 * c % 40)]
+            clients = [subprocess.Popen([TOOL, addrs, "0"] + args(c) + ["--out", outs[c]],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
                        for c in range(CLIENTS)]
             time.sleep(SECONDS / 2)
             nodes[1].p.send_signal(signal.SIGKILL)
@@ -52,6 +59,11 @@ def main():
                 assert len(a) > 0, path
                 ids.extend(a)
                 # After the kill every client kept getting IDs from nodes 1 and 3.
+                if path == outs[0]:
+                    # Its first call came from all three nodes at once, 4096 IDs each.
+                    first = [((x >> 12) & 1023) for x in a[:12288]]
+                    assert sorted(set(first)) == [1, 2, 3], "not spread: %s" % set(first)
+                    assert all(first.count(k) == 4096 for k in (1, 2, 3)), "uneven parts"
                 tail = a[-min(len(a), 50):]
                 assert all(((x >> 12) & 1023) in (1, 3) for x in tail), "no failover"
                 for x in a:

@@ -2,6 +2,7 @@
  * obelisk_client.c — load client for Pharaoh Network tests and benchmarks.
  *
  * usage: obelisk_client NODES SECONDS BATCH [--out FILE] [--seq NAME] [--warmup SECONDS]
+ *                       [--pause-ms MS] [--lat 1] [--seq-load NAME]
  *
  * Takes Scarab IDs in batches of BATCH from the Obelisk nodes NODES (as for --obelisk) through
  * the libpyralog client for SECONDS, writing every ID as 8 raw native-endian bytes to FILE when
@@ -9,6 +10,13 @@
  * ids_per_s=X". Exit 1 when an error was not recovered by failover (the client returned an
  * error).
  *
+ * --pause-ms MS sleeps that long after each call (tests: bounds how many IDs a client with a
+ * large batch takes). A batch of 8192 or more is spread over several nodes at once by the
+ * client library (plg_pharaoh_ids).
+ * --lat 1 adds the call latency percentiles (p50_us p99_us max_us) to the result line.
+ * --seq-load NAME takes BATCH values of sequence NAME per call instead of IDs ("values=N calls=C
+ * values_per_s=X"): with a node started with --seq-lease 1 every call costs the node one fsync,
+ * the load that shows whether a node's fsyncs hold up other clients' requests.
  * --warmup W first takes IDs for W seconds that are not counted (benchmarks: a node may issue
  * up to max_lead_ms of IDs ahead of real time at start; the measured window is the steady state).
  *
@@ -35,6 +43,12 @@ static void on_term(int sig)
     stop = 1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -53,9 +67,18 @@ int main(int argc, char **argv)
     FILE *out = NULL;
     const char *seq = NULL;
     double warmup = 0;
+    long pause_ms = 0;
+    int want_lat = 0;
+    const char *seq_load = NULL;
     for (int i = 4; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--warmup"))
             warmup = atof(argv[i + 1]);
+        if (!strcmp(argv[i], "--pause-ms"))
+            pause_ms = atol(argv[i + 1]);
+        if (!strcmp(argv[i], "--lat"))
+            want_lat = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--seq-load"))
+            seq_load = argv[i + 1];
         if (!strcmp(argv[i], "--out") && !(out = fopen(argv[i + 1], "wb"))) {
             perror(argv[i + 1]);
             return 2;
@@ -97,10 +120,28 @@ int main(int argc, char **argv)
         plg_pharaoh_close(p);
         return now_s() - t0 < secs ? 3 : 0;
     }
+    if (seq_load) {
+        uint64_t first, calls = 0;
+        while (now_s() - t0 < secs) {
+            if ((rc = plg_pharaoh_seq(p, seq_load, batch, &first))) {
+                fprintf(stderr, "obelisk_client: %s\n", plg_pharaoh_errmsg(p));
+                break;
+            }
+            calls++;
+        }
+        double el = now_s() - t0;
+        printf("values=%" PRIu64 " calls=%" PRIu64 " values_per_s=%.0f\n", calls * batch, calls,
+               calls * batch / (el > 0 ? el : 1));
+        free(ids);
+        plg_pharaoh_close(p);
+        return rc ? 1 : 0;
+    }
     if (secs <= 0) {
         secs = 1e9;
         signal(SIGTERM, on_term);
     }
+    double *lat = NULL;
+    size_t nlat = 0, cap_lat = 0;
     while (now_s() - t0 < warmup) {
         if ((rc = plg_pharaoh_ids(p, ids, batch))) {
             fprintf(stderr, "obelisk_client: warm-up: %s\n", plg_pharaoh_errmsg(p));
@@ -115,6 +156,16 @@ int main(int argc, char **argv)
     while ((t = now_s()) - t0 < secs && !stop) {
         rc = plg_pharaoh_ids(p, ids, batch);
         reqs++;
+        if (want_lat && nlat < (1u << 22)) {
+            if (nlat == cap_lat) {
+                cap_lat = cap_lat ? cap_lat * 2 : 4096;
+                double *n = realloc(lat, cap_lat * sizeof *n);
+                if (!n)
+                    return 2;
+                lat = n;
+            }
+            lat[nlat++] = now_s() - t;
+        }
         if (rc) {
             errors++;
             fprintf(stderr, "obelisk_client: %s\n", plg_pharaoh_errmsg(p));
@@ -123,10 +174,21 @@ int main(int argc, char **argv)
         total += batch;
         if (out)
             fwrite(ids, sizeof *ids, batch, out);
+        if (pause_ms > 0) {
+            struct timespec ts = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     double el = now_s() - t0;
-    printf("ids=%" PRIu64 " requests=%" PRIu64 " errors=%" PRIu64 " ids_per_s=%.0f\n", total, reqs,
+    printf("ids=%" PRIu64 " requests=%" PRIu64 " errors=%" PRIu64 " ids_per_s=%.0f", total, reqs,
            errors, total / (el > 0 ? el : 1));
+    if (nlat) {
+        qsort(lat, nlat, sizeof *lat, cmp_double);
+        printf(" p50_us=%.0f p99_us=%.0f max_us=%.0f", lat[nlat / 2] * 1e6,
+               lat[nlat * 99 / 100] * 1e6, lat[nlat - 1] * 1e6);
+    }
+    printf("\n");
+    free(lat);
     if (out)
         fclose(out);
     free(ids);
