@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/config.h"
 #include "obelisk/proto.h"
 #include "pyralog/pyralog.h"
 
@@ -66,50 +67,25 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int parse_port(const char *s, size_t len, int *out)
-{
-    if (len == 0 || len > 5)
-        return PLG_EINVAL;
-    int v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return PLG_EINVAL;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v < 1 || v > 65535)
-        return PLG_EINVAL;
-    *out = v;
-    return 0;
-}
-
-/* Parses "H:P" or "H:P/B" (H may be [v6]). */
+/* Parses one list entry "H:P" or "H:P/B" (H may be [v6]; an address holds no '/'), with the
+ * same host:port parser as the rest of the project. */
 static int parse_node(const char *s, size_t len, struct pnode *nd)
 {
-    const char *slash = memchr(s, '/', len);
-    size_t hp_len = slash ? (size_t)(slash - s) : len;
-    const char *colon = NULL;
-    for (size_t i = hp_len; i-- > 0;)
-        if (s[i] == ':') {
-            colon = s + i;
-            break;
-        }
-    if (!colon || colon == s)
+    char entry[300];
+    if (len >= sizeof entry)
         return PLG_EINVAL;
-    size_t hlen = (size_t)(colon - s);
-    const char *h = s;
-    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen == 0 || hlen >= sizeof nd->host)
-        return PLG_EINVAL;
-    memcpy(nd->host, h, hlen);
-    nd->host[hlen] = 0;
-    if (parse_port(colon + 1, hp_len - (size_t)(colon - s) - 1, &nd->port))
+    memcpy(entry, s, len);
+    entry[len] = 0;
+    char *slash = strchr(entry, '/');
+    if (slash)
+        *slash = 0;
+    if (config_parse_hostport(entry, nd->host, sizeof nd->host, &nd->port) || nd->port < 1)
         return PLG_EINVAL;
     if (slash) {
-        if (parse_port(slash + 1, len - hp_len - 1, &nd->bport))
+        int64_t b;
+        if (config_parse_int(slash + 1, &b) || b < 1 || b > 65535)
             return PLG_EINVAL;
+        nd->bport = (int)b;
     } else {
         if (nd->port == 65535)
             return PLG_EINVAL;

@@ -144,8 +144,9 @@ static void test_pharaoh_node_lists(void **state)
     (void)state;
     const char *good[] = {"127.0.0.1:7070",          "a:1,b:2,c:3", "[::1]:7070", "h:7070/9000",
                           "localhost:1/2,[::1]:3/4", NULL};
-    const char *bad[] = {"",      "host", ":80",  "h:",   "h:0",  "h:65536", "h:65535", "h:1/",
-                         "h:1/x", "h:x",  "a:1,", ",a:1", "h:1 ", "[::1]",   NULL};
+    const char *bad[] = {"",        "host",  ":80",   "h:",        "h:0",    "h:65536",
+                         "h:65535", "h:1/",  "h:1/x", "h:x",       "a:1,",   ",a:1",
+                         "h:1 ",    "[::1]", "h:1/0", "h:1/65536", "::1:80", NULL};
     plg_pharaoh_t *p;
     for (int i = 0; good[i]; i++) {
         assert_int_equal(plg_pharaoh_open(good[i], 0, &p), 0);
