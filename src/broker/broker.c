@@ -1130,7 +1130,8 @@ struct delete_job {
     struct broker *b;
     struct btopic *t; /* detached from the broker; closed and freed by the worker */
     char *name;
-    int rc; /* of the registry write */
+    int rc;    /* of the registry write */
+    int waits; /* registry write + cancelled housekeeping jobs still writing in the dirs */
     broker_done_cb done;
     void *ctx;
 };
@@ -1165,14 +1166,23 @@ static void delete_after(uv_work_t *req, int status)
     free(j);
 }
 
-static void delete_registered(void *ctx, int rc)
+/* One wait is over; when all are, the files go (on a worker). */
+static void delete_step(void *ctx)
 {
     struct delete_job *j = ctx;
-    j->rc = rc;
+    if (--j->waits > 0)
+        return;
     if (uv_queue_work(j->b->loop, &j->req, delete_work, delete_after) != 0) {
         delete_work(&j->req);
         delete_after(&j->req, 0);
     }
+}
+
+static void delete_registered(void *ctx, int rc)
+{
+    struct delete_job *j = ctx;
+    j->rc = rc;
+    delete_step(j);
 }
 
 int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb done, void *ctx)
@@ -1199,8 +1209,13 @@ int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb
     j->ctx = ctx;
     /* The name stays reserved until the files are gone: no re-create before. */
     b->open_handles++;
-    for (int32_t k = 0; k < t->npart; k++)
+    j->waits = 1; /* the registry write */
+    for (int32_t k = 0; k < t->npart; k++) {
+        /* A compaction still writing in the directory must finish before it is removed. */
+        if (bpart_housekeep_cancel_notify(t->parts[k], delete_step, j))
+            j->waits++;
         part_detach(b, t->parts[k]);
+    }
     broker_registry_commit(b, delete_registered, j);
     return 0;
 }

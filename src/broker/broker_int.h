@@ -119,6 +119,9 @@ int bpart_housekeep(struct bpart *p, bool retention, bool compact, broker_compac
                     void *ctx);
 /* part_close: the job in flight (if any) drops its result instead of installing it. */
 void bpart_housekeep_cancel(struct bpart *p);
+/* The same, and when a job was in flight (true), gone(ctx) runs on the loop once it no longer
+ * touches the partition's directory: then the directory can be removed. */
+bool bpart_housekeep_cancel_notify(struct bpart *p, void (*gone)(void *ctx), void *ctx);
 /* The housekeeping timer: one job per partition whose policy asks for one. */
 void broker_housekeeping_run(struct broker *b);
 

@@ -46,7 +46,21 @@ struct hk_job {
     int64_t size_before;
     broker_compact_cb done;
     void *ctx;
+    /* Set by bpart_housekeep_cancel_notify: called on the loop once a cancelled job has
+     * finished with the partition's files (its cleaned files removed). */
+    void (*gone)(void *ctx);
+    void *gone_ctx;
 };
+
+/* Last step of every job: frees it, after telling a waiter that its files are settled. */
+static void job_free(struct hk_job *j)
+{
+    if (j->p)
+        j->p->hk = NULL;
+    if (j->gone)
+        j->gone(j->gone_ctx);
+    free(j);
+}
 
 static const double hk_buckets[] = {0.0001, 0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120};
 
@@ -81,9 +95,7 @@ static void release_done(uv_work_t *req, int status)
     (void)status;
     struct hk_job *j = req->data;
     plg_log_compact_free(j->comp); /* only when the worker never ran */
-    if (j->p)
-        j->p->hk = NULL;
-    free(j);
+    job_free(j);
 }
 
 /*
@@ -96,9 +108,7 @@ static void job_release(uv_loop_t *loop, struct hk_job *j)
 {
     if (!j->comp || uv_queue_work(loop, &j->req, release_cb, release_done) != 0) {
         plg_log_compact_free(j->comp);
-        if (j->p)
-            j->p->hk = NULL;
-        free(j);
+        job_free(j);
     }
 }
 
@@ -209,6 +219,17 @@ void bpart_housekeep_cancel(struct bpart *p)
         p->hk->p = NULL;
         p->hk = NULL;
     }
+}
+
+bool bpart_housekeep_cancel_notify(struct bpart *p, void (*gone)(void *ctx), void *ctx)
+{
+    struct hk_job *j = p->hk;
+    if (!j)
+        return false;
+    j->gone = gone;
+    j->gone_ctx = ctx;
+    bpart_housekeep_cancel(p);
+    return true;
 }
 
 int broker_compact_partition(struct broker *b, const char *topic, int32_t partition,

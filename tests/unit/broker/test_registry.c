@@ -18,6 +18,7 @@
 #include "broker/broker.h"
 #include "pyralog/log.h"
 #include "pyralog/pyralog.h"
+#include "storage/batch.h"
 
 static char dir[256];
 static uv_loop_t loop;
@@ -189,6 +190,86 @@ static void test_add_partitions(void **state)
     assert_false(part_dir_exists("g", 39));
 }
 
+static void on_appended(void *ctx, const struct broker_append_result *r)
+{
+    assert_int_equal(r->err, 0);
+    (*(int *)ctx)++;
+}
+
+struct compacted {
+    int calls;
+    int rc;
+    int64_t removed;
+};
+
+static void on_compacted(void *ctx, int rc, int64_t removed, int64_t before, int64_t after)
+{
+    struct compacted *c = ctx;
+    c->calls++;
+    c->rc = rc;
+    c->removed = removed;
+    assert_true(after <= before);
+}
+
+/* 300 batches of 10 records over 20 keys into a compact topic with small segments. */
+static void fill_compact_topic(const char *topic)
+{
+    int done = 0;
+    for (int b = 0; b < 300; b++) {
+        struct batch_builder bb;
+        batch_builder_init(&bb, 0, 1700000000000);
+        for (int i = 0; i < 10; i++) {
+            char k[16], v[64];
+            int kl = snprintf(k, sizeof k, "k%d", (b * 10 + i) % 20);
+            int vl = snprintf(v, sizeof v, "value-%d-padding-padding", b * 10 + i);
+            assert_int_equal(batch_builder_add(&bb, 1700000000000, k, kl, v, vl, NULL, 0), 0);
+        }
+        uint8_t *p;
+        size_t len;
+        assert_int_equal(batch_builder_finish(&bb, -1, &p, &len), 0);
+        batch_builder_destroy(&bb);
+        assert_int_equal(broker_append(br, topic, 0, p, len, 1, on_appended, &done), 0);
+        free(p);
+    }
+    wait_calls(&done, 300);
+}
+
+/* A compaction on a worker is installed and reported; one whose topic is deleted before it
+ * finishes is dropped without a callback, and the deletion leaves no file behind. */
+static void test_compaction_vs_delete(void **state)
+{
+    (void)state;
+    char why[256];
+    const char *cfg[] = {"cleanup.policy", "compact", "segment.bytes", "4096", NULL};
+    assert_int_equal(broker_topic_create(br, "c1", 1, cfg, why, sizeof why), 0);
+    assert_int_equal(broker_topic_create(br, "c2", 1, cfg, why, sizeof why), 0);
+    fill_compact_topic("c1");
+    fill_compact_topic("c2");
+    plg_log_t *log = broker_partition_log(br, "c1", 0);
+    int64_t end = plg_log_end_offset(log);
+    struct compacted c1 = {0}, c2 = {0};
+    assert_int_equal(broker_compact_partition(br, "c1", 0, on_compacted, &c1), 0);
+    assert_int_equal(broker_compact_partition(br, "c1", 0, on_compacted, &c1), PLG_ESTATE);
+    assert_int_equal(broker_compact_partition(br, "c2", 0, on_compacted, &c2), 0);
+    struct outcome d = {0};
+    assert_int_equal(broker_topic_delete_async(br, "c2", on_done, &d), 0);
+    wait_calls(&c1.calls, 1);
+    wait_calls(&d.calls, 1);
+    assert_int_equal(c1.rc, 0);
+    assert_true(c1.removed > 2000); /* 3000 records, 20 keys, the active segment kept */
+    assert_int_equal(plg_log_end_offset(log), end);
+    assert_int_equal(d.rc, 0);
+    for (int i = 0; i < 200; i++) /* let the dropped job finish */
+        uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(c2.calls, 0);
+    assert_false(part_dir_exists("c2", 0));
+    /* A second pass finds nothing left to drop. */
+    assert_int_equal(broker_compact_partition(br, "c1", 0, on_compacted, &c1), 0);
+    wait_calls(&c1.calls, 2);
+    assert_int_equal(c1.rc, 0);
+    assert_int_equal(c1.removed, 0);
+}
+
 /* Many changes in a row: every waiter is answered, the file ends with the newest state. */
 static void test_commits_in_order(void **state)
 {
@@ -256,6 +337,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_partitions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_vs_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_jobs_in_flight, setup, teardown),
     };
