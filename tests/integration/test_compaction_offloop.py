@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
 from probe import Prober  # noqa: E402
 
-RECORDS = int(os.environ.get("PLG_OFFLOOP_RECORDS", "400000"))
+RECORDS = int(os.environ.get("PLG_OFFLOOP_RECORDS", "500000"))
 KEYS = 20000
 LONG_PASS_MS = 150  # passes at least this long are the ones the probes are checked against
 
