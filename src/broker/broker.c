@@ -1314,6 +1314,16 @@ static void grow_after(uv_work_t *req, int status)
             t->parts[i] = p;
         }
         t->npart = j->total;
+        /* The new logs were opened with the configs of the time; AlterConfigs may have changed
+         * the topic's since (it reconfigures only the partitions already in the topic). */
+        struct plg_log_config cfg;
+        char why[200] = "";
+        int crc = build_config(b, (const char *const *)t->configs, &cfg, why, sizeof why);
+        for (int32_t i = j->from; crc == 0 && i < j->total; i++)
+            crc = plg_log_reconfigure(t->parts[i]->log, &cfg);
+        if (crc)
+            PLG_ERROR("broker", "msg=\"new partitions keep their configs\" topic=%s error=\"%s\"",
+                      t->name, why[0] ? why : plg_strerror(crc));
         PLG_INFO("broker", "msg=\"partitions added\" topic=%s partitions=%d", t->name, j->total);
     } else if (j->rc == 0) {
         for (int32_t i = j->from; i < j->total; i++)

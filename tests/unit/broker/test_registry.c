@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "broker/broker.h"
+#include "broker/broker_int.h"
 #include "pyralog/log.h"
 #include "pyralog/pyralog.h"
 #include "storage/batch.h"
@@ -340,6 +341,29 @@ static void test_close_with_jobs_in_flight(void **state)
     assert_true(part_dir_exists("grow", 0));
 }
 
+/* Configs altered while partitions are being added: the new partitions, opened on a worker with
+ * the configs of the time, must run with the topic's configs once they join it, like the old
+ * ones (else they keep the old retention, segment size or cleanup policy until a restart). */
+static void test_alter_configs_while_adding(void **state)
+{
+    (void)state;
+    char why[256];
+    assert_int_equal(broker_topic_create(br, "cfg", 1, NULL, why, sizeof why), 0);
+    int64_t before = plg_log_config(broker_partition_log(br, "cfg", 0))->segment_bytes;
+    assert_true(before != 1048576);
+    struct outcome a = {0};
+    assert_int_equal(broker_topic_add_partitions_async(br, "cfg", 3, on_done, &a), 0);
+    struct btopic *t = broker_topic_find(br, "cfg", 3);
+    assert_non_null(t);
+    const char *kv[] = {"segment.bytes", "1048576", NULL};
+    assert_int_equal(btopic_set_configs(br, t, kv, why, sizeof why, false), 0);
+    wait_calls(&a.calls, 1);
+    assert_int_equal(a.rc, 0);
+    for (int32_t p = 0; p < 3; p++)
+        assert_int_equal(plg_log_config(broker_partition_log(br, "cfg", p))->segment_bytes,
+                         1048576);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction_vs_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_jobs_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alter_configs_while_adding, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
