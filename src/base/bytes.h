@@ -149,19 +149,19 @@ static inline int rd_be64(struct rd *r, uint64_t *v)
 /* Unsigned LEB128 of at most 10 bytes (64 bits); longer encodings are corrupt. */
 static inline int rd_uvarint(struct rd *r, uint64_t *v)
 {
-    const uint8_t *p = r->p + r->pos;
     size_t left = r->len - r->pos;
-    if (left >= 1 && p[0] < 0x80) { /* the common one- and two-byte cases first */
+    if (left == 0)
+        return PLG_ETRUNC; /* before forming p: an empty cursor's buffer may be NULL */
+    const uint8_t *p = r->p + r->pos;
+    if (p[0] < 0x80) { /* the common one- and two-byte cases first */
         *v = p[0];
         r->pos += 1;
         return 0;
     }
-    if (left >= 2) {
-        if (p[1] < 0x80) {
-            *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-            r->pos += 2;
-            return 0;
-        }
+    if (left >= 2 && p[1] < 0x80) {
+        *v = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        r->pos += 2;
+        return 0;
     }
     uint64_t x = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {

@@ -1510,6 +1510,13 @@ static int append_checked(struct bpart *p, uint8_t *batch, size_t len, int acks,
         append_done(cb, ctx, KERR_CORRUPT_MESSAGE, -1, -1, lso);
         return 0;
     }
+    if ((int64_t)bh.last_offset_delta + 1 != bh.record_count) {
+        /* A produced batch fills its offset range (Kafka: "inconsistent batch offset range"):
+         * offsets without a record would have no Merkle leaf (leaf index = offset). Only
+         * compaction leaves holes, and it does not come through here. */
+        append_done(cb, ctx, KERR_INVALID_RECORD, -1, -1, lso);
+        return 0;
+    }
     if (batch_is_control(&bh) || batch_is_transactional(&bh)) {
         append_done(cb, ctx, KERR_INVALID_REQUEST, -1, -1, lso); /* no transactions */
         return 0;

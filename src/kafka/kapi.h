@@ -87,6 +87,7 @@ enum kerr {
     KERR_GROUP_MAX_SIZE_REACHED = 81,
     KERR_FENCED_INSTANCE_ID = 82,
     KERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
+    KERR_INVALID_RECORD = 87,
 };
 
 /* One implemented API: the versions Pyralog accepts and advertises, and its schemas. */

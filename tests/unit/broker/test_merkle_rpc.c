@@ -225,6 +225,47 @@ static void test_heads_and_proofs(void **state)
     json_decref(r);
 }
 
+/* Appends a two-record batch whose offset range is not its record count: records at deltas 0 and
+ * 2 (a gap), or deltas 0 and 1 with last_offset_delta 5. Returns the append's outcome. */
+static int append_gapped(bool gap)
+{
+    struct batch_builder bb;
+    batch_builder_init(&bb, 0, 1700000000000);
+    assert_int_equal(batch_builder_add_at(&bb, 0, 1700000000000, NULL, -1, "a", 1, NULL, 0), 0);
+    assert_int_equal(
+        batch_builder_add_at(&bb, gap ? 2 : 1, 1700000000000, NULL, -1, "b", 1, NULL, 0), 0);
+    uint8_t *p;
+    size_t len;
+    assert_int_equal(batch_builder_finish(&bb, gap ? -1 : 5, &p, &len), 0);
+    batch_builder_destroy(&bb);
+    struct batch b;
+    assert_int_equal(batch_validate(p, len, &b), 0); /* a valid (compacted-looking) batch */
+    assert_int_not_equal(b.record_count, b.last_offset_delta + 1);
+    int done = 0;
+    assert_int_equal(broker_append(br, "t", 0, p, len, 1, append_done, &done), 0);
+    free(p);
+    return done;
+}
+
+/* A produced batch with holes in its offsets would take offsets that have no record, hence no
+ * Merkle leaf (leaf index = offset), and stop the partition's tree for good. Kafka refuses such
+ * batches ("inconsistent batch offset range"); the tree must keep following the log. */
+static void test_gapped_batch_refused(void **state)
+{
+    (void)state;
+    append_records(2);
+    assert_int_equal(append_gapped(true), -1);
+    assert_int_equal(append_gapped(false), -1);
+    append_records(3);
+    struct sth h;
+    head("t", &h);
+    assert_int_equal(h.tree_size, 5);
+    json_t *r = call("merkle.prove",
+                     json_pack("{s:s, s:i, s:i}", "topic", "t", "partition", 0, "offset", 4));
+    assert_int_equal(json_integer_value(json_object_get(result(r), "tree_size")), 5);
+    json_decref(r);
+}
+
 static void test_notary(void **state)
 {
     (void)state;
@@ -254,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_heads_and_proofs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gapped_batch_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
