@@ -13,9 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/log.h"
 #include "broker/broker_int.h"
 #include "net/net.h"
+#include "storage/batch.h"
 
 struct fpart {
     struct fetch *f;
@@ -116,6 +118,41 @@ static void release_slices(struct fetch *f)
                 plg_log_slice_release(&fp->slice);
             fp->has_slice = false;
         }
+}
+
+/*
+ * plg_log_read for a Kafka reply: a slice never starts with batches that hold no records.
+ * Compaction leaves such batches over the offsets it removed (keeping every offset accounted
+ * for); Kafka's cleaner drops them instead, and clients rely on that: librdkafka 2.0 stops
+ * with "Message at offset X might be too large to fetch" on a reply made only of empty batches.
+ * So the reply starts at the first batch with records (a later base offset than asked, as after
+ * Kafka's compaction); only empty batches up to the log end give an empty slice.
+ */
+static int read_records(plg_log_t *log, int64_t offset, size_t want, struct plg_log_slice *sl)
+{
+    for (int hops = 0; hops < 64; hops++) {
+        int rc = plg_log_read(log, offset, want, sl);
+        if (rc || sl->len == 0 || !sl->data)
+            return rc;
+        size_t skip = 0, sz;
+        while (sl->len - skip >= BATCH_HEADER_SIZE &&
+               be32_get(sl->data + skip + BATCH_OFF_RECORD_COUNT) == 0 &&
+               batch_frame_size(sl->data + skip, sl->len - skip, &sz) == 0 && sz <= sl->len - skip)
+            skip += sz;
+        if (skip < sl->len) {
+            sl->pos += (int64_t)skip;
+            sl->data += skip;
+            sl->len -= skip;
+            sl->first_offset = (int64_t)be64_get(sl->data);
+            return 0;
+        }
+        offset = sl->next_offset; /* nothing but empty batches: read on */
+        plg_log_slice_release(sl);
+        sl->len = 0;
+        if (offset >= plg_log_end_offset(log))
+            return 0;
+    }
+    return 0;
 }
 
 /* Builds and sends the response from the slices read by fetch_eval. */
@@ -245,7 +282,7 @@ static bool fetch_eval(struct fetch *f, bool final)
             size_t want = (size_t)fp->max_bytes;
             if (room > 0 && (int64_t)want > room)
                 want = (size_t)room; /* the log still returns one whole batch at least */
-            int rc = plg_log_read(log, fp->offset, want, &fp->slice);
+            int rc = read_records(log, fp->offset, want, &fp->slice);
             if (rc) {
                 pr->error_code = broker_kerr(rc);
                 any_error = true;
