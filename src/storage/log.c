@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,27 @@ static void durable_advance(struct plg_log *log, int64_t to, uint64_t gen)
     pthread_mutex_unlock(&log->mu);
 }
 
+/* Puts plg_log_sync_file fds a failed group commit did not sync back in front of the queue,
+ * so that no later commit (or close) reports success without syncing them. */
+static void requeue_files(struct plg_log *log, const int *fds, size_t n)
+{
+    pthread_mutex_lock(&log->mu);
+    int *v = malloc((n + log->f_nfiles) * sizeof *v);
+    if (v) {
+        memcpy(v, fds, n * sizeof *v);
+        if (log->f_nfiles)
+            memcpy(v + n, log->f_files, log->f_nfiles * sizeof *v);
+        free(log->f_files);
+        log->f_files = v;
+        log->f_nfiles += n;
+        log->f_fcap = log->f_nfiles;
+    }
+    pthread_mutex_unlock(&log->mu);
+    if (!v) /* cannot even queue them: the failed commit already reports the error */
+        for (size_t i = 0; i < n; i++)
+            close(fds[i]);
+}
+
 /* One group commit: syncs sealed-but-dirty segments, the directory, then the active segment,
  * and advances the durable offset to what was written when it started. Any thread. */
 static int flush_once(struct plg_log *log)
@@ -76,11 +98,16 @@ static int flush_once(struct plg_log *log)
         segment_unref(dirty[i]);
     }
     free(dirty);
-    for (size_t i = 0; i < nfiles; i++) {
-        if (rc == 0 && fdatasync(files[i]) != 0)
+    size_t done = 0;
+    for (; rc == 0 && done < nfiles; done++) {
+        if (fdatasync(files[done]) != 0) {
             rc = -errno;
-        close(files[i]);
+            break;
+        }
+        close(files[done]);
     }
+    if (done < nfiles)
+        requeue_files(log, files + done, nfiles - done); /* not durable yet: the next commit */
     free(files);
     if (rc == 0 && ndirty > 0)
         rc = log->store.ops->sync_dir(&log->store);

@@ -583,6 +583,19 @@ static void test_sync_file(void **state)
     assert_int_equal(plg_log_close(log), 0);
     assert_false(fd_open(fd)); /* the last group commit at close took it */
 
+    /* A file whose sync fails (a pipe: EINVAL) stays queued, open, for the next commit: no
+     * later flush or close may report success over it. */
+    struct durable_rec d1 = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    log = open_fsync("interval:60000", &d1);
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    assert_int_equal(plg_log_sync_file(log, pfd[0]), 1);
+    assert_int_not_equal(plg_log_flush(log), 0);
+    assert_true(fd_open(pfd[0])); /* requeued, not closed as if synced */
+    assert_int_not_equal(plg_log_close(log), 0);
+    assert_false(fd_open(pfd[0]));
+    close(pfd[1]);
+
     struct durable_rec d2 = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
     log = open_fsync("always", &d2);
     fd = side_file("c.merkle");
