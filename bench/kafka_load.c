@@ -307,6 +307,11 @@ static int run_consume(const struct opts *o)
                         "2000000",
                         "enable.partition.eof",
                         "false",
+                        /* Group-less and reading from the beginning: nothing to store or
+                         * commit. With the default (true) librdkafka stores every message's
+                         * offset under the partition's lock as the application takes it. */
+                        "enable.auto.offset.store",
+                        "false",
                         NULL};
     rd_kafka_t *rk = make(RD_KAFKA_CONSUMER, o, kv, NULL);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
