@@ -904,14 +904,10 @@ static int topic_insert(struct broker *b, struct btopic *t)
     return 0;
 }
 
-int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
-                        const char *const *configs, char *why, size_t whylen)
+/* The checks every topic creation makes before any work: name, partition count, not taken. */
+static int check_new_topic(struct broker *b, const char *name, int32_t partitions, char *why,
+                           size_t whylen)
 {
-    char dummy[8];
-    if (!why) {
-        why = dummy;
-        whylen = sizeof dummy;
-    }
     if (!broker_topic_name_valid(name, strlen(name))) {
         snprintf(why, whylen, "invalid topic name \"%s\"", name);
         return PLG_EINVAL;
@@ -924,6 +920,20 @@ int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
         snprintf(why, whylen, "topic \"%s\" already exists", name);
         return PLG_EEXIST;
     }
+    return 0;
+}
+
+int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
+                        const char *const *configs, char *why, size_t whylen)
+{
+    char dummy[8];
+    if (!why) {
+        why = dummy;
+        whylen = sizeof dummy;
+    }
+    int vrc = check_new_topic(b, name, partitions, why, whylen);
+    if (vrc)
+        return vrc;
     char **kv = kv_dup(configs);
     if (!kv)
         return PLG_ENOMEM;
@@ -1067,18 +1077,9 @@ int broker_topic_create_async(struct broker *b, const char *name, int32_t partit
                               const char *const *configs, char *why, size_t whylen,
                               broker_create_cb done, void *ctx)
 {
-    if (!broker_topic_name_valid(name, strlen(name))) {
-        snprintf(why, whylen, "invalid topic name \"%s\"", name);
-        return PLG_EINVAL;
-    }
-    if (partitions < 1 || partitions > 100000) {
-        snprintf(why, whylen, "partition count %d outside 1..100000", partitions);
-        return PLG_ERANGE;
-    }
-    if (broker_topic_taken(b, name, strlen(name))) {
-        snprintf(why, whylen, "topic \"%s\" already exists", name);
-        return PLG_EEXIST;
-    }
+    int vrc = check_new_topic(b, name, partitions, why, whylen);
+    if (vrc)
+        return vrc;
     if (b->shutting) {
         snprintf(why, whylen, "the server is shutting down");
         return PLG_ECLOSED;
