@@ -30,7 +30,6 @@
 #include "storage/batch.h"
 
 #define PID_BLOCK 1000
-#define VALIDATE_MAX_OUT (64u << 20)
 
 int16_t broker_kerr(int rc)
 {
@@ -1495,7 +1494,7 @@ int bpart_append(struct bpart *p, uint8_t *batch, size_t len, int acks, broker_a
             return rc;
         }
     } else {
-        rc = batch_validate_deep(batch, len, &b->scratch, VALIDATE_MAX_OUT, &bh);
+        rc = batch_validate_deep(batch, len, &b->scratch, BATCH_MAX_RECORDS_BYTES, &bh);
     }
     if (b->scratch.cap > (1u << 20)) {
         buf_free(&b->scratch); /* do not keep a large scratch after a big batch */

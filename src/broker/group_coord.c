@@ -1044,7 +1044,7 @@ static int load_offsets(struct group_coord *gc)
             const uint8_t *recs;
             size_t rlen;
             if (!batch_is_control(&bt) &&
-                !batch_records(&bt, &gc->scratch, 64u << 20, &recs, &rlen)) {
+                !batch_records(&bt, &gc->scratch, BATCH_MAX_RECORDS_BYTES, &recs, &rlen)) {
                 struct batch_iter it;
                 struct batch_record rec;
                 batch_iter_init(&it, &bt, recs, rlen);

@@ -102,7 +102,7 @@ static int batches_to_json(const uint8_t *p, size_t len, int64_t *next, size_t m
         }
         const uint8_t *recs;
         size_t rlen;
-        rc = batch_records(&b, &scratch, 64u << 20, &recs, &rlen);
+        rc = batch_records(&b, &scratch, BATCH_MAX_RECORDS_BYTES, &recs, &rlen);
         if (rc)
             break;
         struct batch_iter it;

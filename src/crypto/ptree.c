@@ -17,7 +17,6 @@
 #include "crypto/blake3.h"
 #include "storage/batch.h"
 
-#define PTREE_MAX_RECORDS_BYTES (64u << 20) /* decompression bound for one batch */
 #define HS 32
 
 /* One .merkle file (or its in-memory twin): the records of leaves [base, end). */
@@ -345,7 +344,7 @@ static int encode_leaves(const uint8_t *p, size_t len, struct buf *scratch, stru
         return rc;
     const uint8_t *recs;
     size_t recs_len;
-    rc = batch_records(&b, scratch, PTREE_MAX_RECORDS_BYTES, &recs, &recs_len);
+    rc = batch_records(&b, scratch, BATCH_MAX_RECORDS_BYTES, &recs, &recs_len);
     if (rc)
         return rc;
     struct batch_iter it;

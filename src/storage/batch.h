@@ -130,6 +130,10 @@ uint32_t batch_compute_crc(const uint8_t *p, size_t size);
  */
 int batch_decompress(const struct batch *b, struct buf *out, size_t max_out);
 
+/* The most a batch's records may decompress to, wherever the server decompresses one (checks,
+ * Merkle leaves, compaction, JSON-RPC reads, the offsets loader): a bomb stops there. */
+#define BATCH_MAX_RECORDS_BYTES (64u << 20)
+
 /*
  * The uncompressed records section: for codec none a view into the batch, otherwise
  * decompressed into scratch (reset first). p and len stay valid while the batch and scratch do.

@@ -884,7 +884,7 @@ static int64_t batch_find_time(const struct segment *s, int64_t pos, int64_t ts,
         return -1;
     const uint8_t *rp;
     size_t rl;
-    if (batch_records(&b, sc, 64u << 20, &rp, &rl))
+    if (batch_records(&b, sc, BATCH_MAX_RECORDS_BYTES, &rp, &rl))
         return b.max_timestamp >= ts ? b.base_offset : -1;
     struct batch_iter it;
     struct batch_record r;
