@@ -299,20 +299,13 @@ static int run_consume(const struct opts *o)
 {
     char fmax[32];
     snprintf(fmax, sizeof fmax, "%ld", o->fetch_max);
-    const char *kv[] = {"fetch.message.max.bytes",
-                        fmax,
-                        "queued.max.messages.kbytes",
-                        "262144",
-                        "queued.min.messages",
-                        "2000000",
-                        "enable.partition.eof",
-                        "false",
+    /* librdkafka's prefetch queue sizes stay at their defaults (100,000 messages / 64 MB per
+     * partition): 2,000,000 / 256 MB, tried before, was ~10% slower (more memory to touch). */
+    const char *kv[] = {"fetch.message.max.bytes", fmax, "enable.partition.eof", "false",
                         /* Group-less and reading from the beginning: nothing to store or
                          * commit. With the default (true) librdkafka stores every message's
                          * offset under the partition's lock as the application takes it. */
-                        "enable.auto.offset.store",
-                        "false",
-                        NULL};
+                        "enable.auto.offset.store", "false", NULL};
     rd_kafka_t *rk = make(RD_KAFKA_CONSUMER, o, kv, NULL);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
     const struct rd_kafka_metadata *md;
