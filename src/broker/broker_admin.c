@@ -47,18 +47,45 @@ static const char **config_list(struct broker_req *rq, const struct kconfig_kv *
     return kv;
 }
 
+/* ---- answers that wait for worker-thread jobs ---- */
+
+/*
+ * An admin request whose per-topic file work runs on libuv workers: it is answered once every
+ * job started for it has finished. `pending` counts the jobs in flight plus the handler itself
+ * (released at its end); `resp` is what broker_reply sends.
+ */
+struct admin_wait {
+    struct broker_req *rq;
+    const void *resp;
+    bool oom; /* a response part could not be built: close the connection at the end */
+    int pending;
+};
+
+static void admin_wait_init(struct admin_wait *w, struct broker_req *rq, const void *resp)
+{
+    *w = (struct admin_wait){rq, resp, false, 1};
+}
+
+static void admin_wait_release(struct admin_wait *w)
+{
+    if (--w->pending > 0)
+        return;
+    if (w->oom)
+        broker_reply_oom(w->rq);
+    else
+        broker_reply(w->rq, w->resp);
+}
+
 /* ---- CreateTopics ---- */
 
 /*
  * Topics are created on libuv workers (broker_topic_create_async: partition files, fsyncs and
  * the registry write happen off the loop); the response goes out once every topic of the
- * request is durable or failed. `pending` counts the topics in flight plus the handler itself.
+ * request is durable or failed (struct admin_wait).
  */
 struct ct_state {
-    struct broker_req *rq;
-    bool oom; /* a response part could not be built: close the connection at the end */
+    struct admin_wait w;
     struct kcreatetopics_resp resp;
-    int pending;
 };
 
 struct ct_one {
@@ -67,16 +94,6 @@ struct ct_one {
     const char *name;
     int32_t np;
 };
-
-static void ct_release(struct ct_state *st)
-{
-    if (--st->pending > 0)
-        return;
-    if (st->oom)
-        broker_reply_oom(st->rq);
-    else
-        broker_reply(st->rq, &st->resp);
-}
 
 /* Fills a topic's success fields. */
 static void ct_ok(struct broker_req *rq, struct kcreatetopics_topic_resp *tr, const char *name,
@@ -104,10 +121,10 @@ static void ct_created(void *ctx, int rc, const char *why)
 {
     struct ct_one *o = ctx;
     if (rc)
-        ct_error(o->st->rq, o->tr, rc, why);
+        ct_error(o->st->w.rq, o->tr, rc, why);
     else
-        ct_ok(o->st->rq, o->tr, o->name, o->np);
-    ct_release(o->st);
+        ct_ok(o->st->w.rq, o->tr, o->name, o->np);
+    admin_wait_release(&o->st->w);
 }
 
 static void h_create_topics(struct broker_req *rq)
@@ -118,9 +135,8 @@ static void h_create_topics(struct broker_req *rq)
     struct ct_state *st = broker_req_array(rq, 1, sizeof *st);
     if (!st)
         return broker_reply_oom(rq);
-    st->rq = rq;
-    st->pending = 1;
     struct kcreatetopics_resp *resp = &st->resp;
+    admin_wait_init(&st->w, rq, resp);
     resp->topics = broker_req_array(rq, (size_t)nt, sizeof *resp->topics);
     if (!resp->topics)
         return broker_reply_oom(rq);
@@ -136,7 +152,7 @@ static void h_create_topics(struct broker_req *rq)
         tr->configs = NULL;
         tr->nconfigs = -1;
         if (!name) {
-            st->oom = true;
+            st->w.oom = true;
             break;
         }
         int32_t np = ct->num_partitions == -1 ? b->o.num_partitions : ct->num_partitions;
@@ -175,7 +191,7 @@ static void h_create_topics(struct broker_req *rq)
         }
         const char **kv = config_list(rq, ct->configs, ct->nconfigs);
         if (!kv) {
-            st->oom = true;
+            st->w.oom = true;
             break;
         }
         char why[256] = "";
@@ -197,48 +213,36 @@ static void h_create_topics(struct broker_req *rq)
         } else {
             struct ct_one *o = broker_req_array(rq, 1, sizeof *o);
             if (!o) {
-                st->oom = true;
+                st->w.oom = true;
                 break;
             }
             *o = (struct ct_one){st, tr, name, np};
-            st->pending++;
+            st->w.pending++;
             rc = broker_topic_create_async(b, name, np, kv, why, sizeof why, ct_created, o);
             if (rc == 0)
                 continue; /* answered in ct_created */
-            st->pending--;
+            st->w.pending--;
         }
         if (rc)
             ct_error(rq, tr, rc, why);
         else
             ct_ok(rq, tr, name, np);
     }
-    ct_release(st);
+    admin_wait_release(&st->w);
 }
 
 /* ---- DeleteTopics ---- */
 
 /* Answered once the registry without the topics is durable (written on a worker). */
 struct dt_state {
-    struct broker_req *rq;
-    bool oom; /* a response part could not be built: close the connection at the end */
+    struct admin_wait w;
     struct kdeletetopics_resp resp;
-    int pending;
 };
 
 struct dt_one {
     struct dt_state *st;
     struct kdeletetopics_result *r;
 };
-
-static void dt_release(struct dt_state *st)
-{
-    if (--st->pending > 0)
-        return;
-    if (st->oom)
-        broker_reply_oom(st->rq);
-    else
-        broker_reply(st->rq, &st->resp);
-}
 
 static void dt_fail(struct broker_req *rq, struct kdeletetopics_result *r, int rc)
 {
@@ -250,8 +254,8 @@ static void dt_deleted(void *ctx, int rc)
 {
     struct dt_one *o = ctx;
     if (rc)
-        dt_fail(o->st->rq, o->r, rc);
-    dt_release(o->st);
+        dt_fail(o->st->w.rq, o->r, rc);
+    admin_wait_release(&o->st->w);
 }
 
 static void h_delete_topics(struct broker_req *rq)
@@ -261,10 +265,9 @@ static void h_delete_topics(struct broker_req *rq)
     struct dt_state *st = broker_req_array(rq, 1, sizeof *st);
     if (!st)
         return broker_reply_oom(rq);
-    st->rq = rq;
-    st->pending = 1;
     int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
     struct kdeletetopics_resp *resp = &st->resp;
+    admin_wait_init(&st->w, rq, resp);
     resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
     if (!resp->responses)
         return broker_reply_oom(rq);
@@ -276,19 +279,19 @@ static void h_delete_topics(struct broker_req *rq)
         r->error_message = (struct kstr){NULL, -1};
         struct dt_one *o = broker_req_array(rq, 1, sizeof *o);
         if (!o) {
-            st->oom = true;
+            st->w.oom = true;
             break;
         }
         *o = (struct dt_one){st, r};
         int rc = name ? broker_topic_delete_async(b, name, dt_deleted, o) : PLG_ENOTFOUND;
         if (rc == 0)
-            st->pending++;
+            st->w.pending++;
         else if (rc == PLG_ENOTFOUND)
             r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         else
             dt_fail(rq, r, rc);
     }
-    dt_release(st);
+    admin_wait_release(&st->w);
 }
 
 /* ---- CreatePartitions ---- */
@@ -296,26 +299,14 @@ static void h_delete_topics(struct broker_req *rq)
 /* New partitions are opened on a libuv worker; the answer goes out once every topic's
  * registry entry is durable (or failed). */
 struct cp_state {
-    struct broker_req *rq;
-    bool oom;
+    struct admin_wait w;
     struct kcreatepartitions_resp resp;
-    int pending;
 };
 
 struct cp_one {
     struct cp_state *st;
     struct kcreatepartitions_result *r;
 };
-
-static void cp_release(struct cp_state *st)
-{
-    if (--st->pending > 0)
-        return;
-    if (st->oom)
-        broker_reply_oom(st->rq);
-    else
-        broker_reply(st->rq, &st->resp);
-}
 
 static void cp_fail(struct broker_req *rq, struct kcreatepartitions_result *r, int rc)
 {
@@ -328,8 +319,8 @@ static void cp_done(void *ctx, int rc)
 {
     struct cp_one *o = ctx;
     if (rc)
-        cp_fail(o->st->rq, o->r, rc);
-    cp_release(o->st);
+        cp_fail(o->st->w.rq, o->r, rc);
+    admin_wait_release(&o->st->w);
 }
 
 static void h_create_partitions(struct broker_req *rq)
@@ -339,9 +330,8 @@ static void h_create_partitions(struct broker_req *rq)
     struct cp_state *st = broker_req_array(rq, 1, sizeof *st);
     if (!st)
         return broker_reply_oom(rq);
-    st->rq = rq;
-    st->pending = 1;
     struct kcreatepartitions_resp *resp = &st->resp;
+    admin_wait_init(&st->w, rq, resp);
     int32_t n = req->ntopics > 0 ? req->ntopics : 0;
     resp->results = broker_req_array(rq, (size_t)n, sizeof *resp->results);
     if (!resp->results)
@@ -372,18 +362,18 @@ static void h_create_partitions(struct broker_req *rq)
             continue;
         struct cp_one *o = broker_req_array(rq, 1, sizeof *o);
         if (!o) {
-            st->oom = true;
+            st->w.oom = true;
             break;
         }
         *o = (struct cp_one){st, r};
-        st->pending++;
+        st->w.pending++;
         int rc = broker_topic_add_partitions_async(b, name, ct->count, cp_done, o);
         if (rc) {
-            st->pending--;
+            st->w.pending--;
             cp_fail(rq, r, rc);
         }
     }
-    cp_release(st);
+    admin_wait_release(&st->w);
 }
 
 /* ---- DescribeConfigs ---- */
