@@ -454,13 +454,8 @@ static int cmp_i64(const void *a, const void *b)
 static void drop_bases(struct plg_log *log, const int64_t *bases, size_t n,
                        struct plg_log_recovery *rec)
 {
-    static const char *const exts[] = {"log", "index", "timeindex"};
     for (size_t i = 0; i < n; i++) {
-        for (int e = 0; e < 3; e++) {
-            char name[SEG_NAME_MAX];
-            seg_name(name, bases[i], exts[e]);
-            log->store.ops->remove(&log->store, name);
-        }
+        segment_remove_base(&log->store, bases[i]);
         rec->segments_removed++;
     }
 }
@@ -995,16 +990,11 @@ int plg_log_garbage_collect(struct plg_log_garbage *g)
 {
     if (!g)
         return 0;
-    static const char *const exts[] = {"log", "index", "timeindex"};
     int rc = 0;
     for (size_t i = 0; i < g->n; i++) {
-        for (int e = 0; e < 3; e++) {
-            char name[SEG_NAME_MAX];
-            seg_name(name, g->segs[i]->base, exts[e]);
-            int r = g->store.ops->remove(&g->store, name);
-            if (r && !rc)
-                rc = r;
-        }
+        int r = segment_remove_base(&g->store, g->segs[i]->base);
+        if (r && !rc)
+            rc = r;
         segment_unref(g->segs[i]);
     }
     int r = g->n ? g->store.ops->sync_dir(&g->store) : 0;

@@ -540,17 +540,23 @@ int segment_sync(struct segment *s)
     return rc;
 }
 
-int segment_remove_files(struct segment *s)
+int segment_remove_base(struct store *st, int64_t base)
 {
     static const char *const exts[] = {"log", "index", "timeindex"};
     int first = 0;
     for (int i = 0; i < 3; i++) {
         char name[SEG_NAME_MAX];
-        seg_name(name, s->base, exts[i]);
-        int rc = s->store->ops->remove(s->store, name);
+        seg_name(name, base, exts[i]);
+        int rc = st->ops->remove(st, name);
         if (rc && !first)
             first = rc;
     }
-    s->removed = true;
     return first;
+}
+
+int segment_remove_files(struct segment *s)
+{
+    int rc = segment_remove_base(s->store, s->base);
+    s->removed = true;
+    return rc;
 }

@@ -138,6 +138,10 @@ int segment_sync(struct segment *s);
 
 /* Removes the files (the fds stay open for existing references). */
 int segment_remove_files(struct segment *s);
+/* Removes the .log, .index and .timeindex of the segment based at `base` through st (which may
+ * be a worker's store_dup handle, or recovery's before any segment object exists). A missing
+ * file is no error; every file is tried. First error or 0. */
+int segment_remove_base(struct store *st, int64_t base);
 
 static inline void segment_ref(struct segment *s)
 {
