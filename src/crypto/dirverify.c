@@ -20,6 +20,7 @@
 #include "crypto/ptree.h"
 #include "pyralog/pyralog.h"
 #include "storage/batch.h"
+#include "storage/store.h"
 
 #define HS 32
 
@@ -74,20 +75,14 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
         close(fd);
         return PLG_ENOMEM;
     }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = pread(fd, p + got, (size_t)st.st_size - got, (off_t)got);
-        if (n <= 0) {
-            int e = n < 0 ? -errno : PLG_ETRUNC;
-            free(p);
-            close(fd);
-            return e;
-        }
-        got += (size_t)n;
-    }
+    int rc = store_pread_all(fd, p, (size_t)st.st_size, 0);
     close(fd);
+    if (rc) {
+        free(p);
+        return rc;
+    }
     *out = p;
-    *len = got;
+    *len = (size_t)st.st_size;
     return 0;
 }
 
