@@ -21,23 +21,7 @@
 #include "crypto/ptree.h"
 #include "pyralog/log.h"
 #include "storage/batch.h"
-
-static char dir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/plg-ptree-unit-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "../tmpdir.h"
 
 /* The reference: every record appended so far, as leaves of an in-memory tree. */
 static struct mk_memtree ref;

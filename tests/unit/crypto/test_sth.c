@@ -20,23 +20,7 @@
 #include "crypto/merkle.h"
 #include "crypto/sth.h"
 #include "pyralog/pyralog.h"
-
-static char dir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/plg-crypto-unit-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "../tmpdir.h"
 
 static void sample_head(struct sth *h)
 {
