@@ -16,17 +16,7 @@
 
 /* The sanitizer build (-O0, ASan, UBSan, coverage) is ~100x slower: it feeds fewer split sizes
  * (the normal build runs them all). */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PLG_SLOW_BUILD 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(PLG_SLOW_BUILD)
-#define PLG_SLOW_BUILD 1
-#endif
-#ifndef PLG_SLOW_BUILD
-#define PLG_SLOW_BUILD 0
-#endif
+#include "../slow_build.h"
 
 static json_t *vectors;
 

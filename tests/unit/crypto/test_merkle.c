@@ -18,6 +18,7 @@
 #include "crypto/hex.h"
 #include "crypto/merkle.h"
 #include "pyralog/pyralog.h"
+#include "../slow_build.h"
 
 #define TD PLG_TESTDATA_DIR "/merkle"
 
@@ -282,17 +283,9 @@ static bool negative_check(uint64_t n)
 
 /* The sanitizer build (-O0, ASan, UBSan, coverage) hashes ~100x slower; it checks memory
  * safety, so it walks every size up to 32 and every 25th above. The normal build walks all. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PLG_SLOW_BUILD 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define PLG_SLOW_BUILD 1
-#endif
 static bool size_checked(uint64_t n)
 {
-#ifdef PLG_SLOW_BUILD
+#if PLG_SLOW_BUILD
     return n <= 32 || n % 25 == 0 || n == MAXN - 1;
 #else
     (void)n;
