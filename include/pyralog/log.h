@@ -310,8 +310,9 @@ int plg_log_compact(plg_log_t *log, int64_t *removed);
  *                            "<base>.timeindex.cleaned", and fsyncs them. Returns its error,
  *                            which install also reports.
  *   plg_log_compact_install  owner thread: swaps the compacted segments into the log (unlinks
- *                            the old indexes, renames the cleaned files over the live names,
- *                            syncs the directory once). A compacted segment is installed only if
+ *                            the old indexes, renames the cleaned files over the live names;
+ *                            the directory sync goes to the log's flusher when one runs, else
+ *                            happens here). A compacted segment is installed only if
  *                            it and every later segment of the snapshot are still in the log,
  *                            sealed and unchanged (a record is dropped because a later record
  *                            of its key exists; retention removing older segments meanwhile

@@ -488,7 +488,7 @@ int plg_log_compact_install(plg_log_t *log, plg_compaction_t *c, int64_t *remove
         }
         renamed = true;
     }
-    int drc = renamed ? log->store.ops->sync_dir(&log->store) : 0;
+    int drc = renamed ? log_sync_dir_soon(log) : 0; /* not on the owner thread (a loop) */
     for (size_t k = 0; k < c->n; k++) {
         struct plan_seg *ps = &c->segs[k];
         if (!ps->out || at[k] < 0)

@@ -84,6 +84,8 @@ static int flush_once(struct plg_log *log)
     size_t nfiles = log->f_nfiles;
     log->f_files = NULL;
     log->f_nfiles = log->f_fcap = 0;
+    bool sync_dir = log->f_sync_dir || ndirty > 0;
+    log->f_sync_dir = false;
     struct segment *act = log->f_active;
     if (act)
         segment_ref(act);
@@ -109,8 +111,13 @@ static int flush_once(struct plg_log *log)
     if (done < nfiles)
         requeue_files(log, files + done, nfiles - done); /* not durable yet: the next commit */
     free(files);
-    if (rc == 0 && ndirty > 0)
+    if (rc == 0 && sync_dir)
         rc = log->store.ops->sync_dir(&log->store);
+    if (rc && sync_dir) { /* renames not durable yet: the next commit (or close) syncs again */
+        pthread_mutex_lock(&log->mu);
+        log->f_sync_dir = true;
+        pthread_mutex_unlock(&log->mu);
+    }
     if (rc == 0 && act)
         rc = log->store.ops->sync(&log->store, act->fd);
     segment_unref(act);
@@ -128,7 +135,7 @@ static void *flusher_main(void *arg)
         /* Nothing unflushed: sleep until the owner publishes a write, so idle logs cost no
          * wake-ups (a server with thousands of partitions stays idle). */
         while (!log->stop && log->f_written <= atomic_load(&log->durable) && log->f_ndirty == 0 &&
-               log->f_nfiles == 0) {
+               log->f_nfiles == 0 && !log->f_sync_dir) {
             log->f_idle = true;
             pthread_cond_wait(&log->cv, &log->mu);
         }
@@ -149,8 +156,8 @@ static void *flusher_main(void *arg)
             if (log->stop)
                 break;
         }
-        bool work =
-            log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0 || log->f_nfiles > 0;
+        bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0 ||
+                    log->f_nfiles > 0 || log->f_sync_dir;
         pthread_mutex_unlock(&log->mu);
         int rc = work ? flush_once(log) : 0;
         pthread_mutex_lock(&log->mu);
@@ -223,6 +230,19 @@ int plg_log_sync_file(plg_log_t *log, int fd)
         rc = fdatasync(fd) == 0 ? 1 : -errno;
     close(fd);
     return rc;
+}
+
+int log_sync_dir_soon(struct plg_log *log)
+{
+    pthread_mutex_lock(&log->mu);
+    bool queued = log->thr_running;
+    if (queued) {
+        log->f_sync_dir = true;
+        if (log->f_idle)
+            pthread_cond_signal(&log->cv);
+    }
+    pthread_mutex_unlock(&log->mu);
+    return queued ? 0 : log->store.ops->sync_dir(&log->store);
 }
 
 /* Owner thread: publishes the active segment and written end to the flusher. */

@@ -49,6 +49,7 @@ struct plg_log {
     size_t f_ndirty, f_dcap;  /* under mu */
     int *f_files;             /* under mu: plg_log_sync_file fds for the next group commit */
     size_t f_nfiles, f_fcap;  /* under mu */
+    bool f_sync_dir;          /* under mu: the next group commit syncs the directory */
     uint64_t f_gen;           /* under mu: bumped when the log is cut back */
     int f_err;                /* under mu: sticky error of a background flush */
 };
@@ -60,5 +61,10 @@ static inline struct segment *log_active(const struct plg_log *log)
 
 int64_t log_now(struct plg_log *log);
 void log_event(struct plg_log *log, enum plg_segment_event kind, int64_t base, int64_t arg);
+/* Owner thread: makes directory changes (renames, unlinks) durable without blocking the caller
+ * when a flusher runs: its next group commit (or close) syncs the directory, and retries after
+ * a failure, which is then reported as the flusher's sticky error. Without a flusher (fsync
+ * always done inline, never, memory) syncs here. 0 or the sync error. */
+int log_sync_dir_soon(struct plg_log *log);
 
 #endif

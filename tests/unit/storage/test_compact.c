@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <zlib.h>
 
 #include "helpers.h"
+#include "storage/log_internal.h"
 
 enum { NREC = 600, NKEYS = 23 };
 
@@ -448,6 +450,54 @@ static void test_split_concurrent_appends(void **state)
     assert_int_equal(plg_log_verify_dir(dir, 0, &pr, NULL), 0);
 }
 
+/* Directory syncs seen by an injected store op, by thread. */
+static pthread_t owner_thread;
+static atomic_int dir_syncs_owner, dir_syncs_other;
+static int (*real_sync_dir)(struct store *s);
+
+static int counting_sync_dir(struct store *s)
+{
+    if (pthread_equal(pthread_self(), owner_thread))
+        atomic_fetch_add(&dir_syncs_owner, 1);
+    else
+        atomic_fetch_add(&dir_syncs_other, 1);
+    return real_sync_dir(s);
+}
+
+/* With a flusher running, install leaves the directory sync after its renames to the flusher's
+ * next group commit: the owner thread (the broker's event loop) does not wait for it. */
+static void test_split_install_dir_sync_in_flusher(void **state)
+{
+    (void)state;
+    struct plg_log_config c;
+    plg_log_t *log = open_split_log(&c, PLG_CLEANUP_COMPACT);
+    assert_int_equal(plg_log_config_set(&c, "fsync", "interval:5"), 0);
+    assert_int_equal(plg_log_reconfigure(log, &c), 0);
+    plg_compaction_t *job;
+    assert_int_equal(plg_log_compact_begin(log, &job), 0);
+    assert_non_null(job);
+    assert_int_equal(plg_log_compact_run(job), 0);
+    const struct store_ops *orig = log->store.ops;
+    static struct store_ops counting;
+    counting = *orig;
+    real_sync_dir = orig->sync_dir;
+    counting.sync_dir = counting_sync_dir;
+    owner_thread = pthread_self();
+    atomic_store(&dir_syncs_owner, 0);
+    atomic_store(&dir_syncs_other, 0);
+    log->store.ops = &counting;
+    int64_t removed = 0;
+    assert_int_equal(plg_log_compact_install(log, job, &removed, NULL), 0);
+    plg_log_compact_free(job);
+    assert_true(removed > 0); /* files were renamed, so the directory needs its sync */
+    assert_int_equal(atomic_load(&dir_syncs_owner), 0);
+    for (int i = 0; i < 1000 && atomic_load(&dir_syncs_other) == 0; i++)
+        usleep(2000);
+    assert_true(atomic_load(&dir_syncs_other) >= 1); /* the flusher did it */
+    log->store.ops = orig;
+    assert_int_equal(plg_log_close(log), 0);
+}
+
 /* Retention removes the oldest segments while the worker compacts them: their results are
  * discarded (files removed), the later segments' results are installed. */
 static void test_split_discarded_by_retention(void **state)
@@ -583,6 +633,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_split_discarded_by_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_log_closed_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_split_install_dir_sync_in_flusher, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
