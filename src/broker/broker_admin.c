@@ -197,19 +197,7 @@ static void h_create_topics(struct broker_req *rq)
         char why[256] = "";
         int rc;
         if (req->validate_only) {
-            struct plg_log_config cfg;
-            plg_log_config_init(&cfg);
-            rc = 0;
-            for (size_t c = 0; kv[c]; c += 2) {
-                int r = plg_log_config_set(&cfg, kv[c], kv[c + 1]);
-                if (r) {
-                    snprintf(why, sizeof why, "%s: %s \"%s\"", kv[c],
-                             r == PLG_ENOTFOUND ? "unknown topic config" : "invalid value",
-                             kv[c + 1]);
-                    rc = PLG_EINVAL;
-                    break;
-                }
-            }
+            rc = broker_topic_config_check(b, kv, why, sizeof why);
         } else {
             struct ct_one *o = broker_req_array(rq, 1, sizeof *o);
             if (!o) {

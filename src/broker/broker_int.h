@@ -103,6 +103,9 @@ int broker_alloc_producer_id(struct broker *b, int64_t *pid);
 /* The effective config value of key for a topic, as text. */
 int btopic_config_get(struct broker *b, struct btopic *t, const char *key, char *out, size_t cap,
                       bool *is_default);
+/* Checks topic overrides (on top of the broker's topic defaults) as topic creation would. */
+int broker_topic_config_check(struct broker *b, const char *const *configs, char *why,
+                              size_t whylen);
 /* Replaces a topic's overrides (validated first; logs reconfigured). The registry is not
  * written: call broker_registry_commit and answer when it is durable. */
 int btopic_set_configs(struct broker *b, struct btopic *t, const char *const *configs, char *why,
