@@ -146,4 +146,20 @@ char *broker_req_str(struct broker_req *rq, struct kstr s);
 /* Closes the connection without a reply when a response cannot be built. */
 void broker_reply_oom(struct broker_req *rq);
 
+/*
+ * A request whose answer waits for worker-thread jobs (topic creation, deletion, partition
+ * addition): it is answered once every job started for it has finished. `pending` counts the
+ * jobs in flight plus the handler itself (released at its end); `resp` is what broker_reply
+ * sends. Lives in the request arena.
+ */
+struct broker_wait {
+    struct broker_req *rq;
+    const void *resp;
+    bool oom; /* a response part could not be built: close the connection at the end */
+    int pending;
+};
+void broker_wait_init(struct broker_wait *w, struct broker_req *rq, const void *resp);
+/* Drops one count; the last one sends the answer. */
+void broker_wait_release(struct broker_wait *w);
+
 #endif
