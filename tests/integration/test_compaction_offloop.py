@@ -9,22 +9,18 @@ PLG_TEST_HOUSEKEEP_INLINE=1 the server does the file work on the loop as it used
 test fails (one probe served during a 200 ms pass, its round trip as long as the pass)."""
 import os
 import re
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
+from plg import run  # noqa: E402
 from probe import Prober  # noqa: E402
 
 RECORDS = int(os.environ.get("PLG_OFFLOOP_RECORDS", "500000"))
 KEYS = 20000
 LONG_PASS_MS = 150  # passes at least this long are the ones the probes are checked against
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, **kw)
 
 
 def passes(log_text):
