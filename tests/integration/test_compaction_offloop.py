@@ -75,7 +75,7 @@ def main():
             assert long_passes, "no compaction pass took %d ms or more: %s" % (LONG_PASS_MS, done)
             for end, run_s, install_s, removed in long_passes:
                 start = end - run_s - install_s
-                inside = [rtt for t0, rtt in prober.samples if start <= t0 <= end - install_s]
+                inside = prober.during(start, end - install_s)
                 worst = max(inside) if inside else None
                 print("pass: removed=%d run=%.0f ms install=%.2f ms; probes during it: %d, "
                       "worst round trip %.1f ms" % (removed, run_s * 1000, install_s * 1000,
