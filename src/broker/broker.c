@@ -249,6 +249,13 @@ static int build_config(struct broker *b, const char *const *configs, struct plg
     return 0;
 }
 
+int broker_topic_config_check(struct broker *b, const char *const *configs, char *why,
+                              size_t whylen)
+{
+    struct plg_log_config cfg;
+    return build_config(b, configs, &cfg, why, whylen);
+}
+
 /* ---- producer ids ---- */
 
 static int pid_reserve(struct broker *b)

@@ -47,44 +47,15 @@ static const char **config_list(struct broker_req *rq, const struct kconfig_kv *
     return kv;
 }
 
-/* ---- answers that wait for worker-thread jobs ---- */
-
-/*
- * An admin request whose per-topic file work runs on libuv workers: it is answered once every
- * job started for it has finished. `pending` counts the jobs in flight plus the handler itself
- * (released at its end); `resp` is what broker_reply sends.
- */
-struct admin_wait {
-    struct broker_req *rq;
-    const void *resp;
-    bool oom; /* a response part could not be built: close the connection at the end */
-    int pending;
-};
-
-static void admin_wait_init(struct admin_wait *w, struct broker_req *rq, const void *resp)
-{
-    *w = (struct admin_wait){rq, resp, false, 1};
-}
-
-static void admin_wait_release(struct admin_wait *w)
-{
-    if (--w->pending > 0)
-        return;
-    if (w->oom)
-        broker_reply_oom(w->rq);
-    else
-        broker_reply(w->rq, w->resp);
-}
-
 /* ---- CreateTopics ---- */
 
 /*
  * Topics are created on libuv workers (broker_topic_create_async: partition files, fsyncs and
  * the registry write happen off the loop); the response goes out once every topic of the
- * request is durable or failed (struct admin_wait).
+ * request is durable or failed (struct broker_wait).
  */
 struct ct_state {
-    struct admin_wait w;
+    struct broker_wait w;
     struct kcreatetopics_resp resp;
 };
 
@@ -124,7 +95,7 @@ static void ct_created(void *ctx, int rc, const char *why)
         ct_error(o->st->w.rq, o->tr, rc, why);
     else
         ct_ok(o->st->w.rq, o->tr, o->name, o->np);
-    admin_wait_release(&o->st->w);
+    broker_wait_release(&o->st->w);
 }
 
 static void h_create_topics(struct broker_req *rq)
@@ -136,7 +107,7 @@ static void h_create_topics(struct broker_req *rq)
     if (!st)
         return broker_reply_oom(rq);
     struct kcreatetopics_resp *resp = &st->resp;
-    admin_wait_init(&st->w, rq, resp);
+    broker_wait_init(&st->w, rq, resp);
     resp->topics = broker_req_array(rq, (size_t)nt, sizeof *resp->topics);
     if (!resp->topics)
         return broker_reply_oom(rq);
@@ -197,19 +168,7 @@ static void h_create_topics(struct broker_req *rq)
         char why[256] = "";
         int rc;
         if (req->validate_only) {
-            struct plg_log_config cfg;
-            plg_log_config_init(&cfg);
-            rc = 0;
-            for (size_t c = 0; kv[c]; c += 2) {
-                int r = plg_log_config_set(&cfg, kv[c], kv[c + 1]);
-                if (r) {
-                    snprintf(why, sizeof why, "%s: %s \"%s\"", kv[c],
-                             r == PLG_ENOTFOUND ? "unknown topic config" : "invalid value",
-                             kv[c + 1]);
-                    rc = PLG_EINVAL;
-                    break;
-                }
-            }
+            rc = broker_topic_config_check(b, kv, why, sizeof why);
         } else {
             struct ct_one *o = broker_req_array(rq, 1, sizeof *o);
             if (!o) {
@@ -228,14 +187,14 @@ static void h_create_topics(struct broker_req *rq)
         else
             ct_ok(rq, tr, name, np);
     }
-    admin_wait_release(&st->w);
+    broker_wait_release(&st->w);
 }
 
 /* ---- DeleteTopics ---- */
 
 /* Answered once the registry without the topics is durable (written on a worker). */
 struct dt_state {
-    struct admin_wait w;
+    struct broker_wait w;
     struct kdeletetopics_resp resp;
 };
 
@@ -255,7 +214,7 @@ static void dt_deleted(void *ctx, int rc)
     struct dt_one *o = ctx;
     if (rc)
         dt_fail(o->st->w.rq, o->r, rc);
-    admin_wait_release(&o->st->w);
+    broker_wait_release(&o->st->w);
 }
 
 static void h_delete_topics(struct broker_req *rq)
@@ -267,7 +226,7 @@ static void h_delete_topics(struct broker_req *rq)
         return broker_reply_oom(rq);
     int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
     struct kdeletetopics_resp *resp = &st->resp;
-    admin_wait_init(&st->w, rq, resp);
+    broker_wait_init(&st->w, rq, resp);
     resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
     if (!resp->responses)
         return broker_reply_oom(rq);
@@ -291,7 +250,7 @@ static void h_delete_topics(struct broker_req *rq)
         else
             dt_fail(rq, r, rc);
     }
-    admin_wait_release(&st->w);
+    broker_wait_release(&st->w);
 }
 
 /* ---- CreatePartitions ---- */
@@ -299,7 +258,7 @@ static void h_delete_topics(struct broker_req *rq)
 /* New partitions are opened on a libuv worker; the answer goes out once every topic's
  * registry entry is durable (or failed). */
 struct cp_state {
-    struct admin_wait w;
+    struct broker_wait w;
     struct kcreatepartitions_resp resp;
 };
 
@@ -320,7 +279,7 @@ static void cp_done(void *ctx, int rc)
     struct cp_one *o = ctx;
     if (rc)
         cp_fail(o->st->w.rq, o->r, rc);
-    admin_wait_release(&o->st->w);
+    broker_wait_release(&o->st->w);
 }
 
 static void h_create_partitions(struct broker_req *rq)
@@ -331,7 +290,7 @@ static void h_create_partitions(struct broker_req *rq)
     if (!st)
         return broker_reply_oom(rq);
     struct kcreatepartitions_resp *resp = &st->resp;
-    admin_wait_init(&st->w, rq, resp);
+    broker_wait_init(&st->w, rq, resp);
     int32_t n = req->ntopics > 0 ? req->ntopics : 0;
     resp->results = broker_req_array(rq, (size_t)n, sizeof *resp->results);
     if (!resp->results)
@@ -373,7 +332,7 @@ static void h_create_partitions(struct broker_req *rq)
             cp_fail(rq, r, rc);
         }
     }
-    admin_wait_release(&st->w);
+    broker_wait_release(&st->w);
 }
 
 /* ---- DescribeConfigs ---- */

@@ -103,6 +103,9 @@ int broker_alloc_producer_id(struct broker *b, int64_t *pid);
 /* The effective config value of key for a topic, as text. */
 int btopic_config_get(struct broker *b, struct btopic *t, const char *key, char *out, size_t cap,
                       bool *is_default);
+/* Checks topic overrides (on top of the broker's topic defaults) as topic creation would. */
+int broker_topic_config_check(struct broker *b, const char *const *configs, char *why,
+                              size_t whylen);
 /* Replaces a topic's overrides (validated first; logs reconfigured). The registry is not
  * written: call broker_registry_commit and answer when it is durable. */
 int btopic_set_configs(struct broker *b, struct btopic *t, const char *const *configs, char *why,
@@ -142,5 +145,21 @@ void *broker_req_array(struct broker_req *rq, size_t n, size_t size);
 char *broker_req_str(struct broker_req *rq, struct kstr s);
 /* Closes the connection without a reply when a response cannot be built. */
 void broker_reply_oom(struct broker_req *rq);
+
+/*
+ * A request whose answer waits for worker-thread jobs (topic creation, deletion, partition
+ * addition): it is answered once every job started for it has finished. `pending` counts the
+ * jobs in flight plus the handler itself (released at its end); `resp` is what broker_reply
+ * sends. Lives in the request arena.
+ */
+struct broker_wait {
+    struct broker_req *rq;
+    const void *resp;
+    bool oom; /* a response part could not be built: close the connection at the end */
+    int pending;
+};
+void broker_wait_init(struct broker_wait *w, struct broker_req *rq, const void *resp);
+/* Drops one count; the last one sends the answer. */
+void broker_wait_release(struct broker_wait *w);
 
 #endif

@@ -189,6 +189,21 @@ void broker_reply_oom(struct broker_req *rq)
     broker_noreply(rq);
 }
 
+void broker_wait_init(struct broker_wait *w, struct broker_req *rq, const void *resp)
+{
+    *w = (struct broker_wait){rq, resp, false, 1};
+}
+
+void broker_wait_release(struct broker_wait *w)
+{
+    if (--w->pending > 0)
+        return;
+    if (w->oom)
+        broker_reply_oom(w->rq);
+    else
+        broker_reply(w->rq, w->resp);
+}
+
 /* ---- ApiVersions ---- */
 
 static void h_api_versions(struct broker_req *rq)
@@ -211,11 +226,11 @@ static void h_api_versions(struct broker_req *rq)
 
 /* ---- Metadata ---- */
 
+/* Fills mt for t, all but the name (the caller's: t may be gone before a deferred answer). */
 static int fill_md_topic(struct broker_req *rq, struct kmetadata_topic *mt, struct btopic *t)
 {
     struct broker *b = rq->b;
     mt->error_code = 0;
-    mt->name = kstr_z(t->name);
     memcpy(mt->topic_id.b, t->id, 16);
     mt->is_internal = t->name[0] == '_' && t->name[1] == '_';
     mt->topic_authorized_operations = INT32_MIN;
@@ -241,11 +256,43 @@ static int fill_md_topic(struct broker_req *rq, struct kmetadata_topic *mt, stru
     return 0;
 }
 
+/* A Metadata answer waiting for the topics it auto-creates (on libuv workers: partition files,
+ * fsyncs and the registry write stay off the loop). */
+struct md_state {
+    struct broker_wait w;
+    struct kmetadata_resp resp;
+};
+
+struct md_one {
+    struct md_state *st;
+    struct kmetadata_topic *mt;
+};
+
+static void md_created(void *ctx, int rc, const char *why)
+{
+    struct md_one *o = ctx;
+    struct broker_req *rq = o->st->w.rq;
+    struct kmetadata_topic *mt = o->mt;
+    struct kstr name = mt->name; /* the arena copy */
+    if (rc)
+        PLG_WARN("broker", "msg=\"auto-create failed\" topic=%s error=\"%s\"", name.p, why);
+    struct btopic *t = rc ? NULL : broker_topic_find(rq->b, name.p, (size_t)name.len);
+    if (!t)
+        mt->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    else if (fill_md_topic(rq, mt, t))
+        o->st->w.oom = true;
+    broker_wait_release(&o->st->w);
+}
+
 static void h_metadata(struct broker_req *rq)
 {
     struct broker *b = rq->b;
     const struct kmetadata_req *req = rq->body;
-    struct kmetadata_resp resp = {0};
+    struct md_state *st = broker_req_array(rq, 1, sizeof *st);
+    if (!st)
+        return broker_reply_oom(rq);
+    struct kmetadata_resp *resp = &st->resp;
+    broker_wait_init(&st->w, rq, resp);
     struct kmetadata_broker *br = broker_req_array(rq, 1, sizeof *br);
     if (!br)
         return broker_reply_oom(rq);
@@ -253,28 +300,30 @@ static void h_metadata(struct broker_req *rq)
     br->host = kstr_z(b->o.adv_host);
     br->port = b->o.adv_port;
     br->rack = (struct kstr){NULL, -1};
-    resp.brokers = br;
-    resp.nbrokers = 1;
-    resp.cluster_id = kstr_z(b->cluster_id);
-    resp.controller_id = b->o.node_id;
-    resp.cluster_authorized_operations = INT32_MIN;
+    resp->brokers = br;
+    resp->nbrokers = 1;
+    resp->cluster_id = kstr_z(b->cluster_id);
+    resp->controller_id = b->o.node_id;
+    resp->cluster_authorized_operations = INT32_MIN;
     if (req->ntopics < 0) {
-        resp.topics = broker_req_array(rq, (size_t)b->ntopics, sizeof *resp.topics);
-        if (!resp.topics)
+        resp->topics = broker_req_array(rq, (size_t)b->ntopics, sizeof *resp->topics);
+        if (!resp->topics)
             return broker_reply_oom(rq);
-        for (int32_t i = 0; i < b->ntopics; i++)
-            if (fill_md_topic(rq, &resp.topics[i], b->topics[i]))
+        for (int32_t i = 0; i < b->ntopics; i++) {
+            resp->topics[i].name = kstr_z(b->topics[i]->name);
+            if (fill_md_topic(rq, &resp->topics[i], b->topics[i]))
                 return broker_reply_oom(rq);
-        resp.ntopics = b->ntopics;
-        broker_reply(rq, &resp);
+        }
+        resp->ntopics = b->ntopics;
+        broker_reply(rq, resp);
         return;
     }
-    resp.topics = broker_req_array(rq, (size_t)req->ntopics, sizeof *resp.topics);
-    if (!resp.topics)
+    resp->topics = broker_req_array(rq, (size_t)req->ntopics, sizeof *resp->topics);
+    if (!resp->topics)
         return broker_reply_oom(rq);
-    resp.ntopics = req->ntopics;
+    resp->ntopics = req->ntopics;
     for (int32_t i = 0; i < req->ntopics; i++) {
-        struct kmetadata_topic *mt = &resp.topics[i];
+        struct kmetadata_topic *mt = &resp->topics[i];
         struct kstr name = req->topics[i].name;
         mt->name = (struct kstr){broker_req_str(rq, name), name.len};
         mt->topic_authorized_operations = INT32_MIN;
@@ -287,23 +336,42 @@ static void h_metadata(struct broker_req *rq)
             mt->error_code = KERR_INVALID_TOPIC_EXCEPTION;
             continue;
         }
+        if (!mt->name.p) {
+            st->w.oom = true;
+            break;
+        }
         struct btopic *t = broker_topic_find(b, name.p, (size_t)name.len);
         if (!t && b->o.auto_create && req->allow_auto_topic_creation && !b->shutting) {
-            char why[256];
-            int rc = broker_topic_create(b, mt->name.p, b->o.num_partitions, NULL, why, sizeof why);
-            if (rc && rc != PLG_EEXIST)
-                PLG_WARN("broker", "msg=\"auto-create failed\" topic=%s error=\"%s\"", mt->name.p,
-                         why);
-            t = broker_topic_find(b, name.p, (size_t)name.len);
+            struct md_one *o = broker_req_array(rq, 1, sizeof *o);
+            if (!o) {
+                st->w.oom = true;
+                break;
+            }
+            *o = (struct md_one){st, mt};
+            char why[256] = "";
+            st->w.pending++;
+            int rc = broker_topic_create_async(b, mt->name.p, b->o.num_partitions, NULL, why,
+                                               sizeof why, md_created, o);
+            if (rc == 0)
+                continue; /* answered in md_created */
+            st->w.pending--;
+            if (rc == PLG_EEXIST) {
+                mt->error_code = KERR_LEADER_NOT_AVAILABLE; /* being created: retry */
+                continue;
+            }
+            PLG_WARN("broker", "msg=\"auto-create failed\" topic=%s error=\"%s\"", mt->name.p,
+                     why[0] ? why : plg_strerror(rc));
         }
         if (!t) {
             mt->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             continue;
         }
-        if (fill_md_topic(rq, mt, t))
-            return broker_reply_oom(rq);
+        if (fill_md_topic(rq, mt, t)) {
+            st->w.oom = true;
+            break;
+        }
     }
-    broker_reply(rq, &resp);
+    broker_wait_release(&st->w);
 }
 
 /* ---- Produce ---- */
