@@ -84,6 +84,25 @@ static void raw_row(const char *dir, double secs)
     close(fd);
 }
 
+/* One row of plg_scarab_next(), one ID per call for `secs`; IDs must strictly increase from
+ * *prev (updated to the last one). 0, or 1 on an error or a non-increasing ID. */
+static int scarab_next_row(plg_scarab_t *g, const char *name, double secs, uint64_t *prev)
+{
+    uint64_t n = 0, id;
+    double t0 = now_s(), el;
+    do {
+        for (int i = 0; i < 4096; i++) {
+            if (plg_scarab_next(g, &id) || id <= *prev)
+                return 1;
+            *prev = id;
+        }
+        n += 4096;
+    } while ((el = now_s() - t0) < secs);
+    printf("name=%s values_per_s=%.0f values=%" PRIu64 " ns_per_id=%.1f\n", name, n / el, n,
+           el * 1e9 / n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -106,21 +125,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "scarab: %s\n", plg_strerror(rc));
         return 1;
     }
-    uint64_t n = 0, id, prev = 0;
-    double t0 = now_s(), el;
-    do {
-        for (int i = 0; i < 4096; i++) {
-            if (plg_scarab_next(g, &id) || id <= prev)
-                return 1;
-            prev = id;
-        }
-        n += 4096;
-    } while ((el = now_s() - t0) < secs);
-    printf("name=scarab_next values_per_s=%.0f values=%" PRIu64 " ns_per_id=%.1f\n", n / el, n,
-           el * 1e9 / n);
+    uint64_t prev = 0;
+    if (scarab_next_row(g, "scarab_next", secs, &prev))
+        return 1;
     static uint64_t ids[1000];
-    n = 0;
-    t0 = now_s();
+    uint64_t n = 0;
+    double t0 = now_s(), el;
     do {
         if (plg_scarab_next_n(g, ids, 1000) || ids[0] <= prev)
             return 1;
@@ -139,19 +149,9 @@ int main(int argc, char **argv)
     mkdir(udir, 0755);
     if ((rc = plg_scarab_open(udir, &uo, &g)))
         return 1;
-    n = 0;
     prev = 0;
-    t0 = now_s();
-    do {
-        for (int i = 0; i < 4096; i++) {
-            if (plg_scarab_next(g, &id) || id <= prev)
-                return 1;
-            prev = id;
-        }
-        n += 4096;
-    } while ((el = now_s() - t0) < secs);
-    printf("name=scarab_next_uncapped values_per_s=%.0f values=%" PRIu64 " ns_per_id=%.1f\n",
-           n / el, n, el * 1e9 / n);
+    if (scarab_next_row(g, "scarab_next_uncapped", secs, &prev))
+        return 1;
     plg_scarab_close(g);
     return bad;
 }

@@ -11,6 +11,10 @@
 #include "base/config.h"
 #include "cli/cli.h"
 
+/* Each send and receive on the connection gives up after this long: a server that accepts and
+ * never answers makes the command fail (ETIMEDOUT) instead of hang. */
+#define RPC_IO_TIMEOUT_S 10
+
 /* One HTTP/1.1 POST of body to host:port/rpc; returns the response body (free()) or NULL. */
 static char *http_post(const char *hostport, const char *body)
 {
@@ -25,7 +29,10 @@ static char *http_post(const char *hostport, const char *body)
     if (getaddrinfo(host, port_s, &hints, &ai) != 0)
         return NULL;
     int fd = socket(ai->ai_family, ai->ai_socktype, 0);
-    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    struct timeval tv = {.tv_sec = RPC_IO_TIMEOUT_S};
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
         freeaddrinfo(ai);
         if (fd >= 0)
             close(fd);
@@ -44,7 +51,7 @@ static char *http_post(const char *hostport, const char *body)
     }
     size_t cap = 8192, n = 0;
     char *resp = malloc(cap + 1);
-    ssize_t k;
+    ssize_t k = 0;
     while (resp && (k = read(fd, resp + n, cap - n)) > 0) {
         n += (size_t)k;
         if (n == cap) {
@@ -54,6 +61,7 @@ static char *http_post(const char *hostport, const char *body)
             resp = q;
         }
     }
+    int read_err = k < 0 ? (errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno) : 0;
     close(fd);
     if (!resp)
         return NULL;
@@ -61,6 +69,8 @@ static char *http_post(const char *hostport, const char *body)
     char *b = strstr(resp, "\r\n\r\n");
     char *out = b ? strdup(b + 4) : NULL;
     free(resp);
+    if (!b)
+        errno = read_err ? read_err : EPROTO;
     return out;
 }
 

@@ -8,19 +8,15 @@ lists (or no longer lists) the topic, and a deleted topic's directories are gone
 reserved while a create or delete is in flight, and can be reused once the delete answered."""
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
+from plg import run  # noqa: E402
 from probe import Prober  # noqa: E402
 
 PARTS = 1000
-
-
-def run(*args, timeout=120, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def registry(d):

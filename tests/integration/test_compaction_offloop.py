@@ -9,22 +9,18 @@ PLG_TEST_HOUSEKEEP_INLINE=1 the server does the file work on the loop as it used
 test fails (one probe served during a 200 ms pass, its round trip as long as the pass)."""
 import os
 import re
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
+from plg import run  # noqa: E402
 from probe import Prober  # noqa: E402
 
 RECORDS = int(os.environ.get("PLG_OFFLOOP_RECORDS", "500000"))
 KEYS = 20000
 LONG_PASS_MS = 150  # passes at least this long are the ones the probes are checked against
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, **kw)
 
 
 def passes(log_text):
@@ -79,7 +75,7 @@ def main():
             assert long_passes, "no compaction pass took %d ms or more: %s" % (LONG_PASS_MS, done)
             for end, run_s, install_s, removed in long_passes:
                 start = end - run_s - install_s
-                inside = [rtt for t0, rtt in prober.samples if start <= t0 <= end - install_s]
+                inside = prober.during(start, end - install_s)
                 worst = max(inside) if inside else None
                 print("pass: removed=%d run=%.0f ms install=%.2f ms; probes during it: %d, "
                       "worst round trip %.1f ms" % (removed, run_s * 1000, install_s * 1000,

@@ -5,19 +5,15 @@ be too large to fetch"): the consumer must read from the beginning through to th
 remain, in offset order, with the last value last, and stop at the end (-e) with exit 0."""
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
+from plg import run  # noqa: E402
 
 RECORDS = 200000
 KEYS = 2000
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, **kw)
 
 
 def main():

@@ -3,16 +3,12 @@ offset moves, earliest ListOffsets and consumers follow) and cleanup.policy=comp
 last value per key with offsets preserved; both run on the server's
 log.retention.check.interval.ms timer."""
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, **kw)
+from plg import run  # noqa: E402
 
 
 def produce(kafka, topic, lines, key=False):

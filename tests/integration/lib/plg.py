@@ -36,6 +36,11 @@ def metric_value(text, key, default=None):
     return default
 
 
+def run(*args, timeout=120, **kw):
+    """Run a command to completion; its CompletedProcess with text stdout and stderr."""
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kw)
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
