@@ -6,12 +6,12 @@ answered at SIGTERM; acks=0 produce sends no response."""
 import os
 import signal
 import struct
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
+from plg import run  # noqa: E402
 
 from kwire import (batch, batch_values, connect, fetch_v4, frame, parse_fetch_v4,  # noqa: E402
                    parse_produce_v3, produce_v3, recv_frame)
@@ -22,10 +22,6 @@ def produce(sock, corr, topic, partition, values):
     c, res = parse_produce_v3(recv_frame(sock))
     assert c == corr
     return res[(topic, partition)]
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, **kw)
 
 
 def main():

@@ -1,12 +1,12 @@
 """Idle server memory, a topic with 1,000 partitions (creation, Metadata, produce/consume, restart),
 --memory-only, and the config start-up errors that name the key."""
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
+from plg import run  # noqa: E402
 
 IDLE_RSS_LIMIT_KB = 20 * 1024
 
@@ -23,10 +23,6 @@ def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def run(*args, timeout=60, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def metadata_partitions(kafka, topic):
