@@ -4,7 +4,9 @@
 # 1 and 3 partitions), consumer throughput, and produce latency at half of the measured peak.
 # usage: bench/kafka_bench.sh [BUILD_DIR] [COUNT]      (defaults: build 2000000)
 #        SERVER_ARGS="--set merkle.enable=false" bench/kafka_bench.sh   (extra server flags)
-# Prints a markdown table on stdout; the server runs on a free port with a temp data dir and is
+# Consumer rates run from the first record received to the last (see bench/kafka_load.c).
+# The consumer/producer ratio comes from ROUNDS (default 3) back-to-back produce+consume pairs.
+# Prints markdown tables on stdout; the server runs on a free port with a temp data dir and is
 # stopped by PID.
 set -euo pipefail
 BUILD=${1:-build}
@@ -51,5 +53,27 @@ row "produce acks=1 at half peak ($HALF/s), linger 1 ms" --topic half1 --partiti
   --count $((HALF * 4)) --acks 1 --rate "$HALF" --linger-ms 1
 row "produce acks=all at half peak ($HALF/s), linger 1 ms" --topic halfA --partitions 1 \
   --count $((HALF * 4)) --acks all --rate "$HALF" --linger-ms 1
+
+# Consumer vs producer: this VM's speed drifts by up to 2x within a minute, so the ratio is
+# taken inside back-to-back pairs (produce COUNT records acks=1 to a new topic, then consume
+# them) and the median of ROUNDS pairs is reported.
+ROUNDS=${ROUNDS:-3}
+echo
+echo "| consumer vs producer | pairs (produce / consume records/s) | median ratio |"
+echo "| --- | --- | --- |"
+for parts in 1 3; do
+  ratios=() pairs=""
+  for r in $(seq "$ROUNDS"); do
+    t=pair${parts}p$r
+    row "-" --topic "$t" --partitions "$parts" --count "$COUNT" --acks 1 >/dev/null
+    prod=$LAST_RPS
+    row "-" --mode consume --topic "$t" --count "$COUNT" >/dev/null
+    cons=$LAST_RPS
+    ratios+=("$(awk -v c="$cons" -v p="$prod" 'BEGIN { printf "%.2f", c / p }')")
+    pairs+="$prod / $cons; "
+  done
+  med=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  echo "| $parts partition(s) | ${pairs%; } | ${med}x |"
+done
 echo
 echo "idle RSS before the runs: ${RSS} KiB; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -127,6 +127,12 @@ struct plg_log_options {
      * (on_durable) before acknowledging, as a broker does for acks. Keeps fsync off the
      * caller's thread (an event loop). Ignored for other policies and in memory. */
     bool always_in_flusher;
+    /* Page-cache drop-behind (flusher only, so fsync=interval or always_in_flusher): once data
+     * is durable, everything more than this many bytes behind the log's written end is dropped
+     * from the page cache (posix_fadvise DONTNEED), so a log that keeps growing recycles page
+     * cache instead of taking new memory for every write. Readers of older data read it back
+     * from disk. 0 (the default) leaves page-cache eviction to the kernel. */
+    int64_t cache_keep_bytes;
     /* Clock in ms since the epoch for segment.ms, retention.ms, LogAppendTime. NULL: real. */
     int64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
@@ -242,6 +248,14 @@ int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset);
 
 /* fsyncs everything appended so far and waits; the durable offset then equals the end offset. */
 int plg_log_flush(plg_log_t *log);
+
+/*
+ * Owner thread: somebody waits for what was appended so far to become durable (an acks=all
+ * producer), so the flusher starts its next group commit now instead of at the end of the
+ * fsync=interval period; appends arriving while that fsync runs gather for the next one. The
+ * interval still bounds how long unwaited data stays unsynced. No-op without a flusher.
+ */
+void plg_log_sync_soon(plg_log_t *log);
 
 /*
  * Owner thread: takes fd (a file kept beside the log, e.g. a sealed Merkle tree file; the log

@@ -389,6 +389,8 @@ static int part_wait_ack(struct bpart *p, int64_t need, const struct broker_appe
         p->ack_next = p->b->ack_parts;
         p->b->ack_parts = p;
     }
+    /* A waiter: the flusher commits now rather than at the end of its interval. */
+    plg_log_sync_soon(p->log);
     /* The flusher may have advanced already (its async is coalesced). */
     uv_async_send(&p->b->durable_async);
     return 0;
@@ -508,7 +510,8 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
                                  .create = true,
                                  .on_durable = on_durable,
                                  .durable_ctx = p,
-                                 .always_in_flusher = true};
+                                 .always_in_flusher = true,
+                                 .cache_keep_bytes = b->o.cache_keep_bytes};
     struct plg_log_recovery rec = {0};
     int rc = plg_log_open(dir, &lo, &p->log, &rec);
     if (rc) {

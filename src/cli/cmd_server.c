@@ -120,6 +120,10 @@ static const struct config_key server_schema[] = {
      "unsent response bytes per connection before reading pauses", NULL},
     {"fetch.max.wait.cap.ms", CFG_INT, "30000", 1, 600000, "upper bound for Fetch max_wait_ms",
      NULL},
+    {"log.cache.keep.bytes", CFG_INT, "268435456", 0, INT64_MAX,
+     "bytes of each partition's newest durable data kept in the page cache; older data is "
+     "dropped from it (0: the kernel decides)",
+     NULL},
     {"log.retention.check.interval.ms", CFG_INT, "300000", 10, INT32_MAX,
      "how often retention and compaction run", NULL},
     {"log.level", CFG_STRING, "info", 0, 0, "debug, info, warn or error", check_log_level},
@@ -450,6 +454,7 @@ int cmd_server(int argc, char **argv)
         .num_partitions = (int32_t)config_int(&s->cfg, "num.partitions"),
         .topic_defaults = tdefs,
         .fetch_max_wait_cap_ms = (int32_t)config_int(&s->cfg, "fetch.max.wait.cap.ms"),
+        .cache_keep_bytes = config_int(&s->cfg, "log.cache.keep.bytes"),
         .groups = &go,
         .retention_check_ms = config_int(&s->cfg, "log.retention.check.interval.ms"),
     };

@@ -4,6 +4,7 @@
  * and truncation. Compaction lives in compact.c, configuration in log_config.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,36 @@ static void requeue_files(struct plg_log *log, const int *fds, size_t n)
             close(fds[i]);
 }
 
+/* Drop-behind: drops s's page cache below `upto` (page-rounded down), from where the last
+ * drop stopped. Under sync_mu. Advice only: a failure changes nothing that matters. */
+static void drop_cache_to(struct segment *s, int64_t upto)
+{
+    upto &= ~(int64_t)4095;
+    if (upto <= s->cache_dropped || atomic_load(&s->removed))
+        return;
+    (void)posix_fadvise(s->fd, (off_t)s->cache_dropped, (off_t)(upto - s->cache_dropped),
+                        POSIX_FADV_DONTNEED);
+    s->cache_dropped = upto;
+}
+
+/* After a successful group commit that made `pos` bytes of `act` durable: keeps the newest
+ * keep_bytes of the log cached (the end of the segment sealed last, then act) and drops the
+ * rest. Under sync_mu. */
+static void drop_behind(struct plg_log *log, struct segment *act, int64_t pos)
+{
+    int64_t keep = log->keep_bytes;
+    if (log->d_prev) {
+        int64_t prev_keep = keep > pos ? keep - pos : 0;
+        drop_cache_to(log->d_prev, log->d_prev->size - prev_keep);
+        if (prev_keep == 0) {
+            segment_unref(log->d_prev);
+            log->d_prev = NULL;
+        }
+    }
+    if (act)
+        drop_cache_to(act, pos - keep);
+}
+
 /* One group commit: syncs sealed-but-dirty segments, the directory, then the active segment,
  * and advances the durable offset to what was written when it started. Any thread. */
 static int flush_once(struct plg_log *log)
@@ -90,6 +121,7 @@ static int flush_once(struct plg_log *log)
     if (act)
         segment_ref(act);
     int64_t target = log->f_written;
+    int64_t pos = log->f_pos;
     uint64_t gen = log->f_gen;
     pthread_mutex_unlock(&log->mu);
 
@@ -97,6 +129,16 @@ static int flush_once(struct plg_log *log)
     for (size_t i = 0; i < ndirty; i++) {
         if (rc == 0 && !dirty[i]->removed)
             rc = segment_sync(dirty[i]);
+        if (rc == 0 && log->keep_bytes > 0 && !dirty[i]->removed) {
+            /* The newest sealed segment's tail stays cached until the active one holds
+             * keep_bytes; an older one (several rolls in one commit) is dropped whole. */
+            if (log->d_prev) {
+                drop_cache_to(log->d_prev, log->d_prev->size);
+                segment_unref(log->d_prev);
+            }
+            segment_ref(dirty[i]);
+            log->d_prev = dirty[i];
+        }
         segment_unref(dirty[i]);
     }
     free(dirty);
@@ -120,6 +162,8 @@ static int flush_once(struct plg_log *log)
     }
     if (rc == 0 && act)
         rc = log->store.ops->sync(&log->store, act->fd);
+    if (rc == 0 && log->keep_bytes > 0)
+        drop_behind(log, act, pos);
     segment_unref(act);
     pthread_mutex_unlock(&log->sync_mu);
     if (rc == 0)
@@ -145,17 +189,23 @@ static void *flusher_main(void *arg)
         /* Group commit: let writes gather for one interval, then fsync them together. With no
          * interval (fsync=always in the flusher) writes gather while the previous fsync runs;
          * after a failed fsync it still waits 10 ms before retrying, so it never spins. */
+        /* plg_log_sync_soon cuts the interval short (not the back-off after an error). */
         int64_t wait_ms = log->f_interval_ms > 0 ? log->f_interval_ms : log->f_err ? 10 : 0;
+        if (log->f_urgent && !log->f_err)
+            wait_ms = 0;
         if (wait_ms > 0) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             int64_t ns = ts.tv_nsec + (wait_ms % 1000) * 1000000;
             ts.tv_sec += (time_t)(wait_ms / 1000) + (time_t)(ns / 1000000000);
             ts.tv_nsec = (long)(ns % 1000000000);
-            pthread_cond_timedwait(&log->cv, &log->mu, &ts);
+            while (!log->stop && (!log->f_urgent || log->f_err) &&
+                   pthread_cond_timedwait(&log->cv, &log->mu, &ts) != ETIMEDOUT)
+                ;
             if (log->stop)
                 break;
         }
+        log->f_urgent = false;
         bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0 ||
                     log->f_nfiles > 0 || log->f_sync_dir;
         pthread_mutex_unlock(&log->mu);
@@ -271,8 +321,19 @@ static void publish(struct plg_log *log, struct segment *sealed)
         segment_unref(old);
     }
     log->f_written = log->end_offset;
+    log->f_pos = act->size;
     if (log->f_idle)
         pthread_cond_signal(&log->cv);
+    pthread_mutex_unlock(&log->mu);
+}
+
+void plg_log_sync_soon(plg_log_t *log)
+{
+    pthread_mutex_lock(&log->mu);
+    if (log->thr_running && !log->f_urgent) {
+        log->f_urgent = true;
+        pthread_cond_signal(&log->cv);
+    }
     pthread_mutex_unlock(&log->mu);
 }
 
@@ -567,6 +628,7 @@ int plg_log_open(const char *dir, const struct plg_log_options *opts, plg_log_t 
     log->on_durable = opts->on_durable;
     log->durable_ctx = opts->durable_ctx;
     log->always_in_flusher = opts->always_in_flusher;
+    log->keep_bytes = opts->cache_keep_bytes > 0 && !opts->memory_only ? opts->cache_keep_bytes : 0;
     log->clock_ms = opts->clock_ms ? opts->clock_ms : real_clock;
     log->clock_ctx = opts->clock_ctx;
     pthread_mutex_init(&log->mu, NULL);
@@ -629,6 +691,7 @@ int plg_log_close(plg_log_t *log)
     free(log->f_files);
     segment_unref(log->f_active);
     pthread_mutex_unlock(&log->mu);
+    segment_unref(log->d_prev);
     for (size_t i = 0; i < log->nsegs; i++)
         segment_unref(log->segs[i]);
     free(log->segs);

@@ -52,6 +52,10 @@ struct plg_log {
     bool f_sync_dir;          /* under mu: the next group commit syncs the directory */
     uint64_t f_gen;           /* under mu: bumped when the log is cut back */
     int f_err;                /* under mu: sticky error of a background flush */
+    int64_t f_pos;            /* under mu: bytes written to f_active */
+    bool f_urgent;            /* under mu: plg_log_sync_soon asked for a commit now */
+    int64_t keep_bytes;       /* plg_log_options.cache_keep_bytes, fixed after open */
+    struct segment *d_prev;   /* under sync_mu: sealed segment whose cached tail is kept */
 };
 
 static inline struct segment *log_active(const struct plg_log *log)

@@ -67,6 +67,7 @@ struct segment {
     atomic_bool removed; /* files unlinked (or about to be): the flusher skips it */
     bool index_missing;  /* an index file did not exist at load */
     atomic_int refs;
+    int64_t cache_dropped; /* under the log's sync_mu: page cache dropped below this position */
 };
 
 /* "<base:020>.<ext>" into out (SEG_NAME_MAX). */

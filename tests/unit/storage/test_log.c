@@ -11,7 +11,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <linux/magic.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -531,6 +535,124 @@ static void test_fsync_always_in_flusher(void **state)
     plg_log_t *log = open_log(&o);
     flusher_rounds(log, &d, 40);
     assert_int_equal(plg_log_close(log), 0);
+}
+
+/* plg_log_sync_soon: with a 60 s interval the flusher would sit on an append for a minute; asked
+ * to, it commits at once (the broker's acks=all waiters). Without the call nothing is durable
+ * after 300 ms. */
+static void test_sync_soon(void **state)
+{
+    (void)state;
+    struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+    plg_log_t *log = open_fsync("interval:60000", &d);
+    append_n(log, 3);
+    usleep(300000);
+    assert_int_equal(plg_log_durable_offset(log), 0); /* the interval holds it */
+    for (int round = 0; round < 3; round++) {
+        int64_t end = plg_log_end_offset(log);
+        plg_log_sync_soon(log);
+        for (int t = 0; t < 1000 && plg_log_durable_offset(log) < end; t++)
+            usleep(2000);
+        assert_int_equal(plg_log_durable_offset(log), end);
+        append_n(log, 2);
+    }
+    assert_int_equal(plg_log_close(log), 0);
+}
+
+/* Pages of fd's [from rounded down to a page, to) resident in the page cache, counted with mincore.
+ */
+static size_t resident_pages(int fd, off_t from, off_t to)
+{
+    from &= ~(off_t)4095;
+    size_t len = (size_t)(to - from);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, from);
+    assert_true(m != MAP_FAILED);
+    size_t pages = (len + 4095) / 4096, n = 0;
+    unsigned char *vec = malloc(pages);
+    assert_non_null(vec);
+    assert_int_equal(mincore(m, len, vec), 0);
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1;
+    free(vec);
+    munmap(m, len);
+    return n;
+}
+
+/* Drop-behind (cache_keep_bytes): after a group commit the durable data more than keep bytes
+ * behind the end leaves the page cache (a sealed segment whole once the active one holds keep
+ * bytes, the active one up to end - keep); the newest keep bytes stay. With keep 0 all stays.
+ * Page-cache advice does nothing on tmpfs, so the test needs a disk file system there. */
+static int open_segment_file(int64_t base)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%020lld.log", dir, (long long)base);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+static void test_drop_behind(void **state)
+{
+    (void)state;
+    struct statfs sf;
+    assert_int_equal(statfs(dir, &sf), 0);
+    if (sf.f_type == TMPFS_MAGIC) {
+        print_message("skipped: %s is tmpfs (no page-cache advice)\n", dir);
+        skip();
+    }
+    for (int keep_on = 0; keep_on < 2; keep_on++) {
+        struct plg_log_config c;
+        plg_log_config_init(&c);
+        c.segment_bytes = 4 << 20;
+        c.retention_ms = -1;
+        c.fsync_interval_ms = 60000;
+        struct plg_log_options o = disk_opts(&c);
+        o.cache_keep_bytes = keep_on ? 1 << 20 : 0;
+        plg_log_t *log = open_log(&o);
+        /* ~7 MiB in ~64 KiB batches: one sealed segment (base 0) and an active one. */
+        int64_t second = -1;
+        for (int i = 0; i < 112; i++) {
+            size_t len;
+            uint8_t *b = make_batch(64, 1000, 1, i, 0, &len);
+            struct plg_append_info info;
+            assert_int_equal(plg_log_append(log, b, len, &info), 0);
+            free(b);
+            if (plg_log_segment_count(log) == 2 && second < 0)
+                second = info.base_offset;
+        }
+        assert_true(second > 0);
+        assert_int_equal(plg_log_flush(log), 0);
+        int fd0 = open_segment_file(0), fd1 = open_segment_file(second);
+        struct stat st0, st1;
+        assert_int_equal(fstat(fd0, &st0), 0);
+        assert_int_equal(fstat(fd1, &st1), 0);
+        assert_true(st1.st_size > (2 << 20));
+        size_t sealed = resident_pages(fd0, 0, st0.st_size);
+        size_t head = resident_pages(fd1, 0, st1.st_size - (1 << 20) - 4096);
+        size_t tail = resident_pages(fd1, st1.st_size - (1 << 20) + 4096, st1.st_size);
+        size_t n0 = (size_t)st0.st_size / 4096, nhead = (size_t)(st1.st_size - (1 << 20)) / 4096;
+        /* The kernel may keep a few pages it has not put on its LRU lists yet: allow 5%. */
+        if (keep_on) {
+            assert_true(sealed <= n0 / 20);
+            assert_true(head <= nhead / 20);
+        } else {
+            assert_true(sealed >= n0 - n0 / 20 && head >= nhead - nhead / 20);
+        }
+        assert_true(tail >= 250); /* the newest MiB (256 pages, minus the edges) stays */
+        close(fd0);
+        close(fd1);
+        /* Everything still reads back (from disk where dropped). */
+        uint8_t *out;
+        size_t len;
+        int64_t next;
+        assert_int_equal(plg_log_read_copy(log, 0, 1 << 20, &out, &len, &next), 0);
+        assert_true(len > 0 && next > 0);
+        free(out);
+        assert_int_equal(plg_log_close(log), 0);
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", dir);
+        assert_int_equal(system(cmd), 0);
+    }
 }
 
 static void test_fsync_never_and_flush(void **state)
@@ -1097,6 +1219,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fsync_always, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_always_in_flusher, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_soon, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_never_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_lookup, setup, teardown),
