@@ -250,6 +250,16 @@ int plg_log_lookup_time(plg_log_t *log, int64_t ts, int64_t *offset);
 int plg_log_flush(plg_log_t *log);
 
 /*
+ * Owner thread: takes fd (a duplicate; the log closes it) of a file the owner keeps appending
+ * to beside the log (the active Merkle tree file). Each group commit starts writeback of that
+ * file's dirty pages (sync_file_range WRITE, without waiting) just before the log's own
+ * fdatasync, so they go to disk a little at a time with the log's data instead of piling up
+ * and then going out in bursts that stall the commits behind them. A later call replaces (and
+ * closes) the previous fd; fd < 0 only closes it. Without a flusher the fd is just closed.
+ */
+void plg_log_writeback_file(plg_log_t *log, int fd);
+
+/*
  * Owner thread: somebody waits for what was appended so far to become durable (an acks=all
  * producer), so the flusher starts its next group commit now instead of at the end of the
  * fsync=interval period; appends arriving while that fsync runs gather for the next one. The

@@ -122,6 +122,8 @@ static int flush_once(struct plg_log *log)
         segment_ref(act);
     int64_t target = log->f_written;
     int64_t pos = log->f_pos;
+    int wb_next = log->f_wb_next;
+    log->f_wb_next = -2;
     uint64_t gen = log->f_gen;
     pthread_mutex_unlock(&log->mu);
 
@@ -160,6 +162,13 @@ static int flush_once(struct plg_log *log)
         log->f_sync_dir = true;
         pthread_mutex_unlock(&log->mu);
     }
+    if (wb_next != -2) { /* a new writeback file (plg_log_writeback_file) */
+        if (log->wb_fd >= 0)
+            close(log->wb_fd);
+        log->wb_fd = wb_next;
+    }
+    if (rc == 0 && log->wb_fd >= 0)
+        (void)sync_file_range(log->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (rc == 0 && act)
         rc = log->store.ops->sync(&log->store, act->fd);
     if (rc == 0 && log->keep_bytes > 0)
@@ -325,6 +334,19 @@ static void publish(struct plg_log *log, struct segment *sealed)
     if (log->f_idle)
         pthread_cond_signal(&log->cv);
     pthread_mutex_unlock(&log->mu);
+}
+
+void plg_log_writeback_file(plg_log_t *log, int fd)
+{
+    int drop = fd;
+    pthread_mutex_lock(&log->mu);
+    if (log->thr_running) {
+        drop = log->f_wb_next; /* an fd no commit has taken yet, or -1 / -2 */
+        log->f_wb_next = fd < 0 ? -1 : fd;
+    }
+    pthread_mutex_unlock(&log->mu);
+    if (drop >= 0)
+        close(drop);
 }
 
 void plg_log_sync_soon(plg_log_t *log)
@@ -629,6 +651,8 @@ int plg_log_open(const char *dir, const struct plg_log_options *opts, plg_log_t 
     log->durable_ctx = opts->durable_ctx;
     log->always_in_flusher = opts->always_in_flusher;
     log->keep_bytes = opts->cache_keep_bytes > 0 && !opts->memory_only ? opts->cache_keep_bytes : 0;
+    log->f_wb_next = -2;
+    log->wb_fd = -1;
     log->clock_ms = opts->clock_ms ? opts->clock_ms : real_clock;
     log->clock_ctx = opts->clock_ctx;
     pthread_mutex_init(&log->mu, NULL);
@@ -692,6 +716,10 @@ int plg_log_close(plg_log_t *log)
     segment_unref(log->f_active);
     pthread_mutex_unlock(&log->mu);
     segment_unref(log->d_prev);
+    if (log->f_wb_next >= 0) /* not taken over by a commit (no final flush ran) */
+        close(log->f_wb_next);
+    if (log->wb_fd >= 0)
+        close(log->wb_fd);
     for (size_t i = 0; i < log->nsegs; i++)
         segment_unref(log->segs[i]);
     free(log->segs);

@@ -54,6 +54,8 @@ struct plg_log {
     int f_err;                /* under mu: sticky error of a background flush */
     int64_t f_pos;            /* under mu: bytes written to f_active */
     bool f_urgent;            /* under mu: plg_log_sync_soon asked for a commit now */
+    int f_wb_next;            /* under mu: plg_log_writeback_file's newest fd, -2 if none new */
+    int wb_fd;                /* under sync_mu: the file whose writeback commits start, or -1 */
     int64_t keep_bytes;       /* plg_log_options.cache_keep_bytes, fixed after open */
     struct segment *d_prev;   /* under sync_mu: sealed segment whose cached tail is kept */
 };

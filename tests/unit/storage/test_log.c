@@ -3,6 +3,7 @@
  * many segment rolls, index rebuild, recovery from torn and corrupt tails, fsync policies and
  * the durable callback, time lookup, retention, delete-records, truncation, hooks, config.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -557,6 +558,62 @@ static void test_sync_soon(void **state)
         append_n(log, 2);
     }
     assert_int_equal(plg_log_close(log), 0);
+}
+
+/* Open file descriptors of this process. */
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* plg_log_writeback_file: the log owns the fds it is given. A replaced one is closed (taken
+ * over by a commit or not), the last one at close, and without a flusher each at once; the
+ * commits that start its writeback leave its contents alone. */
+static void test_writeback_file(void **state)
+{
+    (void)state;
+    int before = count_fds();
+    char path[512];
+    snprintf(path, sizeof path, "%s/side", dir);
+    int side = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(side >= 0);
+    for (int policy = 0; policy < 2; policy++) {
+        struct durable_rec d = {.mu = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+        plg_log_t *log = open_fsync(policy ? "never" : "interval:1", &d);
+        int with_log = count_fds();
+        char block[4096];
+        for (int round = 0; round < 4; round++) {
+            memset(block, 'a' + round, sizeof block);
+            assert_int_equal(pwrite(side, block, sizeof block, (off_t)round * 4096), 4096);
+            plg_log_writeback_file(log, fcntl(side, F_DUPFD_CLOEXEC, 0));
+            if (round % 2) { /* a commit takes this one over */
+                append_n(log, 2);
+                assert_int_equal(plg_log_flush(log), 0);
+            }
+            /* at most the one commits use and a newer one no commit has taken yet */
+            assert_true(count_fds() <= with_log + 2);
+        }
+        plg_log_writeback_file(log, -1);
+        append_n(log, 1);
+        assert_int_equal(plg_log_flush(log), 0);
+        assert_int_equal(count_fds(), with_log);
+        plg_log_writeback_file(log, fcntl(side, F_DUPFD_CLOEXEC, 0));
+        assert_int_equal(plg_log_close(log), 0);
+    }
+    for (int round = 0; round < 4; round++) {
+        char b[4096];
+        assert_int_equal(pread(side, b, sizeof b, (off_t)round * 4096), 4096);
+        assert_int_equal(b[0], 'a' + round);
+        assert_int_equal(b[4095], 'a' + round);
+    }
+    close(side);
+    assert_int_equal(count_fds(), before);
 }
 
 /* Pages of fd's [from rounded down to a page, to) resident in the page cache, counted with mincore.
@@ -1221,6 +1278,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fsync_always_in_flusher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_soon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writeback_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_never_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_lookup, setup, teardown),
