@@ -255,9 +255,10 @@ int plg_log_flush(plg_log_t *log);
  * file's dirty pages (sync_file_range WRITE, without waiting) just before the log's own
  * fdatasync, so they go to disk a little at a time with the log's data instead of piling up
  * and then going out in bursts that stall the commits behind them. A later call replaces (and
- * closes) the previous fd; fd < 0 only closes it. Without a flusher the fd is just closed.
+ * closes) the previous fd; fd < 0 only closes it. Without a flusher (fsync=never, always done
+ * inline, memory) the fd is just closed. Returns whether a flusher took it.
  */
-void plg_log_writeback_file(plg_log_t *log, int fd);
+bool plg_log_writeback_file(plg_log_t *log, int fd);
 
 /*
  * Owner thread: somebody waits for what was appended so far to become durable (an acks=all

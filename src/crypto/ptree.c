@@ -33,8 +33,8 @@ struct mfile {
  * gigabytes of dirty pages that ext4's ordered-mode journal commits (forced by the log's own
  * fdatasync) must then write in one burst, stalling every writer on the event loop: measured
  * p99 produce latency 34-42 ms instead of 1.8 ms after 8M records (BENCHMARKS.md). A tree
- * attached to a log (ptree_open with a log) does not kick: it hands its active file to the
- * log (plg_log_writeback_file), whose group commits start the writeback of whatever is dirty
+ * attached to a log with a flusher does not kick: it hands its active file to the log
+ * (plg_log_writeback_file), whose group commits start the writeback of whatever is dirty
  * just before each fdatasync, a little at a time. 4 MiB kicks from here went out in bursts
  * that stalled the commit behind them: 1.5-2% of fdatasyncs over 1 ms instead of 0.2%. */
 #define KICK_BYTES (4 << 20)
@@ -53,8 +53,9 @@ struct leafrec {
 };
 
 struct ptree {
-    char *dir;      /* NULL: memory only */
-    plg_log_t *log; /* the log it follows (its flusher syncs finished files) */
+    char *dir;          /* NULL: memory only */
+    plg_log_t *log;     /* the log it follows (its flusher syncs finished files) */
+    bool log_writeback; /* the log's flusher starts the active file's writeback */
     struct mfile *files;
     size_t nfiles, cap;
     uint64_t size;
@@ -223,7 +224,7 @@ static int flush_out(struct ptree *t)
             done += (size_t)n;
         }
         off_t now = at + (off_t)done;
-        if (rc == 0 && !t->log && now - f->kicked >= KICK_BYTES) {
+        if (rc == 0 && !t->log_writeback && now - f->kicked >= KICK_BYTES) {
             /* Asynchronous: starts writeback of the range, does not wait for it. */
             (void)sync_file_range(f->fd, f->kicked, now - f->kicked, SYNC_FILE_RANGE_WRITE);
             f->kicked = now;
@@ -239,8 +240,7 @@ static void hand_writeback(struct ptree *t)
     if (!t->log || !t->nfiles || t->files[t->nfiles - 1].fd < 0)
         return;
     int fd = fcntl(t->files[t->nfiles - 1].fd, F_DUPFD_CLOEXEC, 0);
-    if (fd >= 0)
-        plg_log_writeback_file(t->log, fd);
+    t->log_writeback = fd >= 0 && plg_log_writeback_file(t->log, fd);
 }
 
 static int new_file(struct ptree *t, uint64_t base)

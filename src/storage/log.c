@@ -336,17 +336,19 @@ static void publish(struct plg_log *log, struct segment *sealed)
     pthread_mutex_unlock(&log->mu);
 }
 
-void plg_log_writeback_file(plg_log_t *log, int fd)
+bool plg_log_writeback_file(plg_log_t *log, int fd)
 {
     int drop = fd;
     pthread_mutex_lock(&log->mu);
-    if (log->thr_running) {
+    bool taken = log->thr_running;
+    if (taken) {
         drop = log->f_wb_next; /* an fd no commit has taken yet, or -1 / -2 */
         log->f_wb_next = fd < 0 ? -1 : fd;
     }
     pthread_mutex_unlock(&log->mu);
     if (drop >= 0)
         close(drop);
+    return taken;
 }
 
 void plg_log_sync_soon(plg_log_t *log)

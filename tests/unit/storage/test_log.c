@@ -591,7 +591,7 @@ static void test_writeback_file(void **state)
         for (int round = 0; round < 4; round++) {
             memset(block, 'a' + round, sizeof block);
             assert_int_equal(pwrite(side, block, sizeof block, (off_t)round * 4096), 4096);
-            plg_log_writeback_file(log, fcntl(side, F_DUPFD_CLOEXEC, 0));
+            assert_true(plg_log_writeback_file(log, fcntl(side, F_DUPFD_CLOEXEC, 0)) == !policy);
             if (round % 2) { /* a commit takes this one over */
                 append_n(log, 2);
                 assert_int_equal(plg_log_flush(log), 0);
