@@ -254,7 +254,9 @@ int plg_log_flush(plg_log_t *log);
  * to beside the log (the active Merkle tree file). Each group commit starts writeback of that
  * file's dirty pages (sync_file_range WRITE, without waiting) just before the log's own
  * fdatasync, so they go to disk a little at a time with the log's data instead of piling up
- * and then going out in bursts that stall the commits behind them. A later call replaces (and
+ * and then going out in bursts that stall the commits behind them; with cache_keep_bytes its
+ * pages more than that many bytes behind its end are dropped from the page cache as the log's
+ * own are (once written back: only clean pages go). A later call replaces (and
  * closes) the previous fd; fd < 0 only closes it. Without a flusher (fsync=never, always done
  * inline, memory) the fd is just closed. Returns whether a flusher took it.
  */

@@ -166,13 +166,23 @@ static int flush_once(struct plg_log *log)
         if (log->wb_fd >= 0)
             close(log->wb_fd);
         log->wb_fd = wb_next;
+        log->wb_dropped = 0;
     }
     if (rc == 0 && log->wb_fd >= 0)
         (void)sync_file_range(log->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (rc == 0 && act)
         rc = log->store.ops->sync(&log->store, act->fd);
-    if (rc == 0 && log->keep_bytes > 0)
+    if (rc == 0 && log->keep_bytes > 0) {
         drop_behind(log, act, pos);
+        if (log->wb_fd >= 0) { /* the side file too: pages the last commits wrote back */
+            int64_t upto = ((int64_t)lseek(log->wb_fd, 0, SEEK_END) - log->keep_bytes) & ~4095LL;
+            if (upto > log->wb_dropped) {
+                (void)posix_fadvise(log->wb_fd, (off_t)log->wb_dropped,
+                                    (off_t)(upto - log->wb_dropped), POSIX_FADV_DONTNEED);
+                log->wb_dropped = upto;
+            }
+        }
+    }
     segment_unref(act);
     pthread_mutex_unlock(&log->sync_mu);
     if (rc == 0)

@@ -56,6 +56,7 @@ struct plg_log {
     bool f_urgent;            /* under mu: plg_log_sync_soon asked for a commit now */
     int f_wb_next;            /* under mu: plg_log_writeback_file's newest fd, -2 if none new */
     int wb_fd;                /* under sync_mu: the file whose writeback commits start, or -1 */
+    int64_t wb_dropped;       /* under sync_mu: wb_fd's page cache dropped below this (keep) */
     int64_t keep_bytes;       /* plg_log_options.cache_keep_bytes, fixed after open */
     struct segment *d_prev;   /* under sync_mu: sealed segment whose cached tail is kept */
 };

@@ -637,7 +637,8 @@ static size_t resident_pages(int fd, off_t from, off_t to)
 
 /* Drop-behind (cache_keep_bytes): after a group commit the durable data more than keep bytes
  * behind the end leaves the page cache (a sealed segment whole once the active one holds keep
- * bytes, the active one up to end - keep); the newest keep bytes stay. With keep 0 all stays.
+ * bytes, the active one up to end - keep; a side file's written-back pages likewise); the
+ * newest keep bytes stay. With keep 0 all stays.
  * Page-cache advice does nothing on tmpfs, so the test needs a disk file system there. */
 static int open_segment_file(int64_t base)
 {
@@ -678,7 +679,27 @@ static void test_drop_behind(void **state)
                 second = info.base_offset;
         }
         assert_true(second > 0);
+        /* A side file (plg_log_writeback_file) of 3 MiB, written back already: the commit
+         * drops all but its newest MiB too. */
+        char side_path[512];
+        snprintf(side_path, sizeof side_path, "%s/side", dir);
+        int side = open(side_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(side >= 0);
+        static char chunk[1 << 20];
+        memset(chunk, 's', sizeof chunk);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(pwrite(side, chunk, sizeof chunk, (off_t)k << 20), sizeof chunk);
+        assert_int_equal(fdatasync(side), 0);
+        assert_true(plg_log_writeback_file(log, fcntl(side, F_DUPFD_CLOEXEC, 0)));
         assert_int_equal(plg_log_flush(log), 0);
+        size_t side_head = resident_pages(side, 0, (2 << 20) - 4096);
+        size_t side_tail = resident_pages(side, (2 << 20) + 4096, 3 << 20);
+        close(side);
+        if (keep_on)
+            assert_true(side_head <= 25);
+        else
+            assert_true(side_head >= 480);
+        assert_true(side_tail >= 240);
         int fd0 = open_segment_file(0), fd1 = open_segment_file(second);
         struct stat st0, st1;
         assert_int_equal(fstat(fd0, &st0), 0);
