@@ -4,46 +4,72 @@
 # 1 and 3 partitions), consumer throughput, and produce latency at half of the measured peak.
 # usage: bench/kafka_bench.sh [BUILD_DIR] [COUNT]      (defaults: build 2000000)
 #        SERVER_ARGS="--set merkle.enable=false" bench/kafka_bench.sh   (extra server flags)
-# Consumer rates run from the first record received to the last (see bench/kafka_load.c).
-# The consumer/producer ratio comes from ROUNDS (default 3) back-to-back produce+consume pairs;
-# the half-peak latency rows run ROUNDS times each and their median p99 is printed last.
-# Prints markdown tables on stdout; the server runs on a free port with a temp data dir and is
-# stopped by PID.
+#        ROUNDS=5 bench/kafka_bench.sh                  (rounds of the paired sections, default 3)
+#        BENCH_TMP=DIR                                  (where the temp data dirs go, default /tmp)
+#
+# Three sections, each on a fresh server (free ports, empty temp data dir, stopped by PID and
+# removed afterwards):
+#   1. throughput: produce COUNT records acks=1/all on 1 and 3 partitions, then consume the
+#      acks=1 topics (consumer rates run from the first record received to the last, see
+#      bench/kafka_load.c);
+#   2. latency at half of peak: half the records/s that section 1 measured for the same acks
+#      setting on 1 partition, for 4 s, ROUNDS times into the same two topics; the median p99
+#      is printed last;
+#   3. consumer vs producer: ROUNDS back-to-back pairs (produce COUNT records acks=1 to a new
+#      topic, then consume them) and the median ratio, because this VM's speed drifts by up to
+#      2x within a minute.
+# Fresh servers per section because on this VM a server whose page cache has grown by ~2 GB
+# pays 2-3x the CPU per written byte (the host faults in every new page-cache page: free page
+# reporting), which then shows in the latency rows; the "server CPU" column shows it when it
+# happens (BENCHMARKS.md, third session).
 set -euo pipefail
 BUILD=${1:-build}
 COUNT=${2:-2000000}
 ROUNDS=${ROUNDS:-3}
 PYRALOG=$BUILD/pyralog
 LOAD=$BUILD/kafka_load
-DATA=$(mktemp -d /tmp/pyralog-bench-XXXXXX)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-B=127.0.0.1:$PORT
-LOG=$DATA/server.log
-# shellcheck disable=SC2086
-"$PYRALOG" server --data-dir "$DATA/data" --kafka-listen "$B" --http-listen 127.0.0.1:$HPORT \
-  ${SERVER_ARGS:-} 2>"$LOG" &
-SPID=$!
-cleanup() { kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; rm -rf "$DATA"; }
-trap cleanup EXIT
-for _ in $(seq 100); do grep -q "pyralog server ready" "$LOG" && break; sleep 0.05; done
-sleep 0.5
-RSS=$(awk '/VmRSS/ {print $2}' /proc/$SPID/status)
+SPID=
+DATA=
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+stop_server() {
+  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; fi
+  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
+  SPID= DATA=
+}
+trap stop_server EXIT
+start_server() {
+  stop_server
+  DATA=$(mktemp -d "${BENCH_TMP:-/tmp}"/pyralog-bench-XXXXXX)
+  B=127.0.0.1:$(free_port)
+  # shellcheck disable=SC2086
+  "$PYRALOG" server --data-dir "$DATA/data" --kafka-listen "$B" \
+    --http-listen 127.0.0.1:"$(free_port)" ${SERVER_ARGS:-} 2>"$DATA/server.log" &
+  SPID=$!
+  for _ in $(seq 100); do grep -qs "pyralog server ready" "$DATA/server.log" && break; sleep 0.05; done
+  sleep 0.5
+}
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$SPID"/stat; }
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 row() { # label, kafka_load args...
   local label=$1; shift
+  local t0; t0=$(cpu_ticks)
   local out; out=$("$LOAD" --bootstrap "$B" "$@" | grep '^RESULT')
+  local cpu=$((($(cpu_ticks) - t0) * TICK_MS))
   local rps mbs p50 p99 p999
   rps=$(echo "$out" | field records_per_s); mbs=$(echo "$out" | field mb_per_s)
   p50=$(echo "$out" | field p50_ms); p99=$(echo "$out" | field p99_ms); p999=$(echo "$out" | field p999_ms)
-  echo "| $label | $rps | $mbs | ${p50:--} | ${p99:--} | ${p999:--} |"
+  echo "| $label | $rps | $mbs | ${p50:--} | ${p99:--} | ${p999:--} | $cpu |"
   LAST_RPS=${rps%.*}
   LAST_P99=$p99
 }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-echo "| run | records/s | MB/s | p50 ms | p99 ms | p999 ms |"
-echo "| --- | --- | --- | --- | --- | --- |"
+start_server
+RSS=$(awk '/VmRSS/ {print $2}' /proc/"$SPID"/status)
+echo "| run | records/s | MB/s | p50 ms | p99 ms | p999 ms | server CPU ms |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 row "produce acks=1, 1 partition" --topic a1p1 --partitions 1 --count "$COUNT" --acks 1
 PEAK=$LAST_RPS
 row "produce acks=1, 3 partitions" --topic a1p3 --partitions 3 --count "$COUNT" --acks 1
@@ -52,26 +78,21 @@ PEAK_ALL=$LAST_RPS
 row "produce acks=all, 3 partitions" --topic aAp3 --partitions 3 --count "$COUNT" --acks all
 row "consume 1 partition" --mode consume --topic a1p1 --count "$COUNT"
 row "consume 3 partitions" --mode consume --topic a1p3 --count "$COUNT"
-# Half of peak load: half the rate the same acks setting reached on 1 partition above, for 4 s,
-# ROUNDS times (a p99 over 4 s is at the mercy of one stall of this VM: all rounds are printed,
-# and the median p99 is summarized at the end).
+
+start_server
 HALF=$((PEAK / 2))
 HALF_ALL=$((PEAK_ALL / 2))
 P99_1=() P99_ALL=()
 for r in $(seq "$ROUNDS"); do
-  row "produce acks=1 at half peak ($HALF/s), linger 1 ms, round $r" --topic half1r$r \
+  row "produce acks=1 at half peak ($HALF/s), linger 1 ms, round $r" --topic half1 \
     --partitions 1 --count $((HALF * 4)) --acks 1 --rate "$HALF" --linger-ms 1
   P99_1+=("$LAST_P99")
-  row "produce acks=all at half peak ($HALF_ALL/s), linger 1 ms, round $r" --topic halfAr$r \
+  row "produce acks=all at half peak ($HALF_ALL/s), linger 1 ms, round $r" --topic halfA \
     --partitions 1 --count $((HALF_ALL * 4)) --acks all --rate "$HALF_ALL" --linger-ms 1
   P99_ALL+=("$LAST_P99")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# Consumer vs producer: this VM's speed drifts by up to 2x within a minute, so the ratio is
-# taken inside back-to-back pairs (produce COUNT records acks=1 to a new topic, then consume
-# them) and the median of ROUNDS pairs is reported.
-
+start_server
 echo
 echo "| consumer vs producer | pairs (produce / consume records/s) | median ratio |"
 echo "| --- | --- | --- |"
@@ -86,9 +107,9 @@ for parts in 1 3; do
     ratios+=("$(awk -v c="$cons" -v p="$prod" 'BEGIN { printf "%.2f", c / p }')")
     pairs+="$prod / $cons; "
   done
-  med=$(median "${ratios[@]}")
-  echo "| $parts partition(s) | ${pairs%; } | ${med}x |"
+  echo "| $parts partition(s) | ${pairs%; } | $(median "${ratios[@]}")x |"
 done
+stop_server
 echo
 echo "median p99 at half peak: acks=1 $(median "${P99_1[@]}") ms (${P99_1[*]}), acks=all $(median "${P99_ALL[@]}") ms (${P99_ALL[*]})"
-echo "idle RSS before the runs: ${RSS} KiB; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "idle RSS of a fresh server: ${RSS} KiB; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
