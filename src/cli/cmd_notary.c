@@ -43,40 +43,51 @@ static int hash_file(const char *path, uint8_t out[32])
     b3_init(&h);
     static uint8_t buf[1 << 16];
     size_t n;
+    errno = 0;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
         b3_update(&h, buf, n);
-    int bad = ferror(f);
+    int bad = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     if (bad) {
-        cli_err("notary", "%s: read error", path);
+        cli_err("notary", "%s: cannot read: %s", path, strerror(bad));
         return 1;
     }
     b3_finalize(&h, out, 32);
     return 0;
 }
 
-static char *slurp(const char *path, size_t *len)
+/* The whole file in *out (malloc'd, *len bytes): 0, or errno (open or read failed, or no
+ * memory). A read error fails the whole call: never a readable prefix taken for the file. */
+static int slurp(const char *path, char **out, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return NULL;
+        return errno;
     size_t cap = 4096, n = 0;
     char *p = malloc(cap);
+    int err = p ? 0 : ENOMEM;
     size_t k;
-    while (p && (k = fread(p + n, 1, cap - n, f)) > 0) {
+    errno = 0;
+    while (!err && (k = fread(p + n, 1, cap - n, f)) > 0) {
         n += k;
         if (n == cap) {
             char *q = realloc(p, cap *= 2);
-            if (!q) {
-                free(p);
-                p = NULL;
-            }
-            p = q;
+            if (!q)
+                err = ENOMEM;
+            else
+                p = q;
         }
     }
+    if (!err && ferror(f))
+        err = errno ? errno : EIO;
     fclose(f);
+    if (err) {
+        free(p);
+        return err;
+    }
+    *out = p;
     *len = n;
-    return p;
+    return 0;
 }
 
 static int check(int argc, char **argv)
@@ -105,10 +116,11 @@ static int check(int argc, char **argv)
     }
     if (hash_file(file, hash))
         return 1;
-    size_t len;
-    char *text = slurp(receipt, &len);
-    if (!text) {
-        cli_err("notary", "%s: %s", receipt, strerror(errno));
+    size_t len = 0;
+    char *text = NULL;
+    int err = slurp(receipt, &text, &len);
+    if (err) {
+        cli_err("notary", "%s: cannot read the receipt: %s", receipt, strerror(err));
         return 1;
     }
     const char *why = NULL;

@@ -2,7 +2,7 @@
 """`pyralog notary check` offline: a receipt for a file checks out (also pinned to the signing
 key); it fails for a different file, for a receipt with any one field altered (offset,
 timestamp, a proof element, the root, the signature, the tree size) and for another pinned key;
-bad usage exits 2."""
+bad usage exits 2; an unreadable receipt or file (a directory) is a read error, exit 1."""
 import json
 import os
 import subprocess
@@ -78,6 +78,17 @@ def main():
                            timeout=30)
         assert r.returncode == 2, r.stderr
         print("ok: malformed receipt and bad usage refused")
+
+        # Unreadable input (a directory: fopen succeeds, every read fails with EISDIR) is an
+        # error naming the cause, never its readable (empty) prefix taken as the content.
+        rc, out = check(d, doc)
+        assert rc == 1 and "cannot read the receipt" in out and "Is a directory" in out, out
+        rc, out = check(receipt, d)
+        assert rc == 1 and "cannot read" in out and "Is a directory" in out, out
+        r = subprocess.run([plg.BIN, "notary", "stamp", d, "--http", "127.0.0.1:1"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and "Is a directory" in r.stderr and not r.stdout, r
+        print("ok: unreadable files refused: %s" % out.strip())
     return 0
 
 
