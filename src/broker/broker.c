@@ -1709,6 +1709,7 @@ int broker_open(uv_loop_t *loop, const struct broker_opts *o, struct broker **ou
     }
     b->o.data_dir = b->data_dir;
     b->o.adv_host = b->adv_host;
+    b->hk_inline = getenv("PLG_TEST_HOUSEKEEP_INLINE") != NULL;
     if (b->o.num_partitions < 1)
         b->o.num_partitions = 1;
     if (b->o.fetch_max_wait_cap_ms <= 0)

@@ -72,6 +72,9 @@ struct broker {
     uint64_t reg_disk_gen;  /* under reg_mu: generation of the file on disk */
     int hk_compactions;     /* compaction jobs on workers (housekeeping.c) */
     int32_t hk_next_topic;  /* where the next housekeeping pass starts */
+    /* PLG_TEST_HOUSEKEEP_INLINE set at broker_open: housekeeping jobs run on the loop, the old
+     * blocking way (tests use it to show that theirs can fail). Read once, not per job. */
+    bool hk_inline;
     /* Topics being created on a worker (names reserved: no second create, no auto-create). */
     char **creating;
     int32_t ncreating, capcreating;

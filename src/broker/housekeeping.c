@@ -203,8 +203,7 @@ int bpart_housekeep(struct bpart *p, bool retention, bool compact, broker_compac
     if (j->comp)
         p->b->hk_compactions++;
     p->b->open_handles++;
-    if (getenv("PLG_TEST_HOUSEKEEP_INLINE") ||
-        uv_queue_work(j->loop, &j->req, work_cb, after_work) != 0) {
+    if (p->b->hk_inline || uv_queue_work(j->loop, &j->req, work_cb, after_work) != 0) {
         /* No worker (or a test asking for the old blocking behaviour, to show its tests can
          * fail): finish here rather than leak; the loop blocks meanwhile. */
         work_cb(&j->req);
