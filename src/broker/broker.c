@@ -1035,6 +1035,54 @@ static void create_unreserve(struct broker *b, const char *name)
     close_async_if_idle(b);
 }
 
+struct name_wait {
+    struct name_wait *next;
+    char *name;
+    broker_done_cb done;
+    void *ctx;
+};
+
+int broker_topic_wait_settled(struct broker *b, const char *name, broker_done_cb done, void *ctx)
+{
+    if (!name_reserved(b, name))
+        return PLG_ENOTFOUND;
+    struct name_wait *w = calloc(1, sizeof *w);
+    if (!w || !(w->name = strdup(name))) {
+        free(w);
+        return PLG_ENOMEM;
+    }
+    w->done = done;
+    w->ctx = ctx;
+    w->next = b->name_waits;
+    b->name_waits = w;
+    return 0;
+}
+
+/* The job of `name` is over (its own completion ran): wakes broker_topic_wait_settled's waiters
+ * of that name, outside the list (they may start new jobs and waits). Before the job's
+ * broker_unref. */
+static void name_settled(struct broker *b, const char *name)
+{
+    struct name_wait **pp = &b->name_waits, *ready = NULL;
+    while (*pp) {
+        struct name_wait *w = *pp;
+        if (!strcmp(w->name, name)) {
+            *pp = w->next;
+            w->next = ready;
+            ready = w;
+        } else {
+            pp = &w->next;
+        }
+    }
+    while (ready) {
+        struct name_wait *w = ready;
+        ready = w->next;
+        w->done(w->ctx, 0);
+        free(w->name);
+        free(w);
+    }
+}
+
 static void create_job_free(struct create_job *j)
 {
     kv_free(j->kv);
@@ -1054,6 +1102,7 @@ static void create_registered(void *ctx, int rc)
         PLG_INFO("broker", "msg=\"topic created\" topic=%s partitions=%d", j->name, j->npart);
     }
     j->done(j->ctx, rc, j->why);
+    name_settled(j->b, j->name);
     broker_unref(j->b);
     create_job_free(j);
 }
@@ -1075,6 +1124,7 @@ static void create_after(uv_work_t *req, int status)
     create_unreserve(b, j->name);
     if (rc) {
         j->done(j->ctx, rc, j->why[0] ? j->why : plg_strerror(rc));
+        name_settled(b, j->name);
         broker_unref(b);
         create_job_free(j);
         return;
@@ -1171,6 +1221,7 @@ static void delete_after(uv_work_t *req, int status)
     PLG_INFO("broker", "msg=\"topic deleted\" topic=%s registry=\"%s\"", j->name,
              j->rc ? plg_strerror(j->rc) : "durable");
     j->done(j->ctx, j->rc);
+    name_settled(b, j->name);
     broker_unref(b);
     free(j->name);
     free(j);
@@ -1293,6 +1344,7 @@ static void grow_work(uv_work_t *req)
 static void grow_finish(struct grow_job *j, int rc)
 {
     j->done(j->ctx, rc);
+    name_settled(j->b, j->stub.name);
     broker_unref(j->b);
     free(j->parts);
     free(j->stub.name);

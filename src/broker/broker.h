@@ -194,6 +194,13 @@ int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb
 int broker_topic_add_partitions_async(struct broker *b, const char *name, int32_t total,
                                       broker_done_cb done, void *ctx);
 /*
+ * Waits for the create, delete or partition addition of `name` in flight (started by anyone: a
+ * Kafka auto-create, CreateTopics, topic.create): returns 0 and done(ctx, 0) runs on the loop once
+ * that job is over, after its own completion (the topic is then durably there, or not: look it
+ * up). PLG_ENOTFOUND at once when none is in flight (done not called); PLG_ENOMEM.
+ */
+int broker_topic_wait_settled(struct broker *b, const char *name, broker_done_cb done, void *ctx);
+/*
  * Makes the registry durable with every change made so far (topic deleted, configs altered,
  * partitions added by the calls above, which write it themselves on the loop), writing on a
  * worker; done(ctx, rc) on the loop once it is (immediately in memory-only mode).

@@ -78,6 +78,7 @@ struct broker {
     /* Topics being created on a worker (names reserved: no second create, no auto-create). */
     char **creating;
     int32_t ncreating, capcreating;
+    struct name_wait *name_waits; /* broker_topic_wait_settled, fired when the job is over */
     struct bpart *ack_parts;
     broker_api_fn api[BROKER_MAX_API];
     struct buf scratch; /* decompression scratch for validation */

@@ -15,11 +15,18 @@
 
 #define HEAD_CACHE 64
 
+struct stamp;
+
 struct merkle_rpc {
     struct broker *b;
     struct node_key key;
     struct sth cache[HEAD_CACHE]; /* signed heads, replaced round robin */
     unsigned next;
+    /* notary.stamp before __notary exists: the calls wait here, in arrival order, while the
+     * topic is created on a worker (ours, or another creator's that we wait for); pending says
+     * such a create or wait is in flight. */
+    struct stamp *waiting, **waiting_tail;
+    bool pending;
 };
 
 static int64_t now_ms(void)
@@ -198,6 +205,7 @@ static void m_consistency(struct rpc_call *c, json_t *params, void *ctx)
 struct stamp {
     struct merkle_rpc *m;
     struct rpc_call *c;
+    struct stamp *next; /* in m->waiting */
     uint8_t hash[32];
     int64_t ts;
 };
@@ -236,6 +244,110 @@ static void stamp_done(void *ctx, const struct broker_append_result *r)
     free(st);
 }
 
+/* Appends the stamp's record to __notary (which exists); the call is finished by stamp_done,
+ * or here on error. */
+static void stamp_append(struct stamp *st)
+{
+    struct rpc_call *c = st->c;
+    struct batch_builder bb;
+    uint8_t *batch = NULL;
+    size_t len = 0;
+    batch_builder_init(&bb, 0, st->ts);
+    int rc = batch_builder_add(&bb, st->ts, NULL, -1, st->hash, 32, NULL, 0);
+    if (!rc)
+        rc = batch_builder_finish(&bb, -1, &batch, &len);
+    batch_builder_destroy(&bb);
+    if (rc) {
+        free(st);
+        rpc_error_plg(c, rc, "building the notary record");
+        return;
+    }
+    /* acks=all: the receipt is only handed out for a durable record. */
+    rc = broker_append(st->m->b, NOTARY_TOPIC, 0, batch, len, -1, stamp_done, st);
+    free(batch);
+    if (rc) {
+        free(st);
+        rpc_error_plg(c, rc, "appending to " NOTARY_TOPIC);
+    }
+}
+
+static bool notary_exists(struct merkle_rpc *m)
+{
+    struct broker_topic_info info;
+    return broker_topic_get(m->b, NOTARY_TOPIC, &info) == 0;
+}
+
+/* The topic is there (append the waiting stamps) or could not be made (fail them with why). */
+static void waiting_finish(struct merkle_rpc *m, int rc, const char *why)
+{
+    struct stamp *st = m->waiting;
+    m->waiting = NULL;
+    m->waiting_tail = &m->waiting;
+    while (st) {
+        struct stamp *next = st->next;
+        if (rc) {
+            rpc_error(st->c, rc == PLG_ECLOSED ? RPC_UNAVAILABLE : RPC_SERVER_ERROR,
+                      "cannot create topic %s: %s", NOTARY_TOPIC, why);
+            free(st);
+        } else {
+            stamp_append(st);
+        }
+        st = next;
+    }
+}
+
+static void notary_start(struct merkle_rpc *m);
+
+static void notary_created(void *ctx, int rc, const char *why)
+{
+    struct merkle_rpc *m = ctx;
+    m->pending = false;
+    if (rc == 0 || notary_exists(m))
+        waiting_finish(m, 0, NULL);
+    else if (rc == PLG_EEXIST)
+        notary_start(m); /* another creator got there between: wait for it */
+    else
+        waiting_finish(m, rc, why && why[0] ? why : plg_strerror(rc));
+}
+
+/* Another creator's job of the name is over: the topic is there, or we create it. */
+static void notary_settled(void *ctx, int rc)
+{
+    struct merkle_rpc *m = ctx;
+    (void)rc;
+    m->pending = false;
+    if (notary_exists(m))
+        waiting_finish(m, 0, NULL);
+    else
+        notary_start(m);
+}
+
+/* Makes __notary exist for the waiting stamps without blocking the loop: creates it on a worker
+ * (broker_topic_create_async), or, when another create (or delete) of the name is in flight,
+ * waits for that job and looks again. */
+static void notary_start(struct merkle_rpc *m)
+{
+    if (notary_exists(m)) {
+        waiting_finish(m, 0, NULL);
+        return;
+    }
+    char why[256] = "";
+    int rc =
+        broker_topic_create_async(m->b, NOTARY_TOPIC, 1, NULL, why, sizeof why, notary_created, m);
+    if (rc == PLG_EEXIST) {
+        rc = broker_topic_wait_settled(m->b, NOTARY_TOPIC, notary_settled, m);
+        if (rc == PLG_ENOTFOUND) /* cannot be: taken but neither there nor reserved */
+            rc = PLG_ESTATE;
+        if (rc)
+            snprintf(why, sizeof why, "%s", plg_strerror(rc));
+    }
+    if (rc == 0) {
+        m->pending = true;
+        return;
+    }
+    waiting_finish(m, rc, why[0] ? why : plg_strerror(rc));
+}
+
 static void m_stamp(struct rpc_call *c, json_t *params, void *ctx)
 {
     struct merkle_rpc *m = ctx;
@@ -255,33 +367,16 @@ static void m_stamp(struct rpc_call *c, json_t *params, void *ctx)
     st->m = m;
     st->c = c;
     st->ts = now_ms();
-    char why[200] = "";
-    int rc = broker_topic_create(m->b, NOTARY_TOPIC, 1, NULL, why, sizeof why);
-    if (rc && rc != PLG_EEXIST) {
-        free(st);
-        rpc_error(c, RPC_SERVER_ERROR, "cannot create topic %s: %s", NOTARY_TOPIC, why);
+    /* While the topic is being made, every stamp waits in line (the topic may already be in the
+     * broker before its registry entry is durable). */
+    if (!m->pending && notary_exists(m)) {
+        stamp_append(st);
         return;
     }
-    struct batch_builder bb;
-    uint8_t *batch = NULL;
-    size_t len = 0;
-    batch_builder_init(&bb, 0, st->ts);
-    rc = batch_builder_add(&bb, st->ts, NULL, -1, st->hash, 32, NULL, 0);
-    if (!rc)
-        rc = batch_builder_finish(&bb, -1, &batch, &len);
-    batch_builder_destroy(&bb);
-    if (rc) {
-        free(st);
-        rpc_error_plg(c, rc, "building the notary record");
-        return;
-    }
-    /* acks=all: the receipt is only handed out for a durable record. */
-    rc = broker_append(m->b, NOTARY_TOPIC, 0, batch, len, -1, stamp_done, st);
-    free(batch);
-    if (rc) {
-        free(st);
-        rpc_error_plg(c, rc, "appending to " NOTARY_TOPIC);
-    }
+    *m->waiting_tail = st;
+    m->waiting_tail = &st->next;
+    if (!m->pending)
+        notary_start(m);
 }
 
 int merkle_rpc_register(struct rpc_dispatcher *d, struct broker *b, const char *data_dir,
@@ -291,6 +386,7 @@ int merkle_rpc_register(struct rpc_dispatcher *d, struct broker *b, const char *
     if (!m)
         return PLG_ENOMEM;
     m->b = b;
+    m->waiting_tail = &m->waiting;
     int rc = 0;
     if (data_dir) {
         rc = node_key_load_or_create(data_dir, &m->key);

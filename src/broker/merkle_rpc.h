@@ -5,9 +5,12 @@
  * Owns the node signing key (loaded or created in <data>/meta/ by node_key_load_or_create; an
  * ephemeral key in memory-only mode) and a small cache of signed heads (one per partition, reused
  * while the tree has not grown). notary.stamp appends the hash as a record (null key, the 32
- * bytes as value) of partition 0 of the internal topic __notary (created on first use) and
- * answers, once the append is acknowledged, with a receipt anyone can check offline
- * (`pyralog notary check`).
+ * bytes as value) of partition 0 of the internal topic __notary and answers, once the append is
+ * acknowledged, with a receipt anyone can check offline (`pyralog notary check`). The topic is
+ * created on first use on a libuv worker (broker_topic_create_async, never blocking the loop);
+ * stamps arriving meanwhile wait in a queue and are appended in arrival order once it is
+ * durable; when someone else's create of __notary is in flight, they wait for that one
+ * (broker_topic_wait_settled), so concurrent first stamps all succeed and the topic is made once.
  *
  * Thread model: the broker's loop thread (handlers run there). Depends on broker, rpc, crypto.
  */
