@@ -591,6 +591,17 @@ static void part_release(struct broker *b, struct bpart *p, bool remove_files)
     free(p);
 }
 
+/*
+ * Both halves at once. There is no reference count on a partition: exactly one owner closes it
+ * once. Either the broker's topic lists (then on the loop: shutdown, synchronous delete), or,
+ * for a partition the loop has never seen, the job that opened it (topic_open, the failure paths
+ * of partition additions). For the latter part_detach has nothing to undo (no housekeeping job,
+ * fetch watcher or ack waiter can reach a partition that is in no topic list, and it is not on
+ * ack_parts), so it is safe on the worker that owns it; its log's flusher is joined by
+ * plg_log_close before p is freed, and durable_async stays open while the job's name is
+ * reserved. A partition handed to a delete job is split instead: part_detach on the loop when
+ * it leaves the topic list, part_release on the worker.
+ */
 static void part_close(struct broker *b, struct bpart *p, bool remove_files)
 {
     part_detach(b, p);
@@ -856,9 +867,12 @@ static void topic_free(struct broker *b, struct btopic *t, bool remove_files)
     free(t);
 }
 
-/* Creates the in-memory topic and opens its partitions (no registry write). */
+/* Creates the in-memory topic and opens its partitions (no registry write). `fresh`: a new
+ * topic (not one of the registry): when a partition fails to open, the directories of the ones
+ * opened before it are removed again, so a failed create leaves nothing a later create of the
+ * name would adopt; a registered topic's files are never removed here. */
 static int topic_open(struct broker *b, const char *name, int32_t npart, char **configs,
-                      const uint8_t *id, struct btopic **out, char *why, size_t whylen)
+                      const uint8_t *id, bool fresh, struct btopic **out, char *why, size_t whylen)
 {
     struct plg_log_config cfg;
     int rc = build_config(b, (const char *const *)configs, &cfg, why, whylen);
@@ -884,7 +898,7 @@ static int topic_open(struct broker *b, const char *name, int32_t npart, char **
         if (rc) {
             snprintf(why, whylen, "partition %d: %s", i, plg_strerror(rc));
             t->npart = i;
-            topic_free(b, t, false);
+            topic_free(b, t, fresh);
             return rc;
         }
     }
@@ -947,7 +961,7 @@ int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
     if (!kv)
         return PLG_ENOMEM;
     struct btopic *t;
-    int rc = topic_open(b, name, partitions, kv, NULL, &t, why, whylen);
+    int rc = topic_open(b, name, partitions, kv, NULL, true, &t, why, whylen);
     if (rc)
         return rc;
     if ((rc = topic_insert(b, t))) {
@@ -992,7 +1006,7 @@ struct create_job {
 static void create_work(uv_work_t *req)
 {
     struct create_job *j = req->data;
-    j->rc = topic_open(j->b, j->name, j->npart, j->kv, NULL, &j->t, j->why, sizeof j->why);
+    j->rc = topic_open(j->b, j->name, j->npart, j->kv, NULL, true, &j->t, j->why, sizeof j->why);
     j->kv = NULL;
 }
 
@@ -1303,6 +1317,7 @@ int broker_topic_add_partitions(struct broker *b, const char *name, int32_t tota
     for (int32_t i = old; i < total; i++) {
         rc = part_open(b, t, i, &cfg, &t->parts[i]);
         if (rc) {
+            /* Owned here only: t->npart still excludes them, nothing else can reach them. */
             for (int32_t j = old; j < i; j++)
                 part_close(b, t->parts[j], true);
             return rc;
@@ -1334,6 +1349,7 @@ static void grow_work(uv_work_t *req)
     for (int32_t i = j->from; i < j->total; i++) {
         j->rc = part_open(j->b, &j->stub, i, &j->cfg, &j->parts[i - j->from]);
         if (j->rc) {
+            /* On the worker, which owns them: opened against the stub, never in a topic. */
             for (int32_t k = j->from; k < i; k++)
                 part_close(j->b, j->parts[k - j->from], true);
             return;
@@ -1388,6 +1404,7 @@ static void grow_after(uv_work_t *req, int status)
                       t->name, why[0] ? why : plg_strerror(crc));
         PLG_INFO("broker", "msg=\"partitions added\" topic=%s partitions=%d", t->name, j->total);
     } else if (j->rc == 0) {
+        /* Still the job's alone (not installed); when grow_work failed it closed its own. */
         for (int32_t i = j->from; i < j->total; i++)
             part_close(b, j->parts[i - j->from], true);
     }
@@ -1519,7 +1536,7 @@ static int registry_load(struct broker *b)
             idp = id;
         struct btopic *t;
         char why[256] = "";
-        rc = topic_open(b, name, (int32_t)np, kv, idp, &t, why, sizeof why);
+        rc = topic_open(b, name, (int32_t)np, kv, idp, false, &t, why, sizeof why);
         if (rc) {
             PLG_ERROR("broker", "msg=\"cannot open topic\" topic=%s error=\"%s\"", name, why);
             break;
