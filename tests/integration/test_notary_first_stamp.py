@@ -89,6 +89,7 @@ def concurrent_first_stamps(d):
         t = topics(srv.http)
         assert t == [{"name": NOTARY, "partitions": 1}], t
         assert len(created_lines(srv)) == 1, srv.output()
+        assert srv.stop() == 0, srv.output()
     print("ok: 4 concurrent first stamps answered (offsets %s), __notary created once" % offsets)
 
 
@@ -102,12 +103,14 @@ def stamp_during_foreign_create(d):
         assert out[1]["result"]["offset"] == 0, out
         assert topics(srv.http) == [{"name": NOTARY, "partitions": 1}]
         assert len(created_lines(srv)) == 1, srv.output()
+        assert srv.stop() == 0, srv.output()
     print("ok: a stamp during another creator's create of __notary waited for it")
     with plg.server(os.path.join(d, "c")) as srv:
         out = rpc(srv.http, [stamp_req(i, "c") for i in range(3)])
         got = sorted((r["id"], r["result"]["offset"]) for r in out)
         assert got == [(0, 0), (1, 1), (2, 2)], out
         assert len(created_lines(srv)) == 1, srv.output()
+        assert srv.stop() == 0, srv.output()
     print("ok: a batch of first stamps answered in order once the topic exists")
 
 
