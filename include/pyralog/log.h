@@ -224,6 +224,18 @@ int plg_log_read(plg_log_t *log, int64_t offset, size_t max_bytes, struct plg_lo
 void plg_log_slice_release(struct plg_log_slice *s);
 
 /*
+ * Whether plg_log_read(offset, max_bytes) would touch file pages that are not in the page
+ * cache (its batch walk faults them in through the segment's mapping, and with the kernel's
+ * read-around that is a synchronous disk read of up to read_ahead_kb). Looks only at the
+ * offset index and mincore, never at the data. 1 when cold, with the range to read ahead
+ * (the index entry's position up to max_bytes + 64 KiB past it, within the segment) in *pos
+ * and *len of file *fd (the log's: duplicate it to use it elsewhere); 0 when cached, for
+ * memory-only logs, or at the log end.
+ */
+int plg_log_read_cold(plg_log_t *log, int64_t offset, size_t max_bytes, int *fd, int64_t *pos,
+                      size_t *len);
+
+/*
  * Copying variant: reads like plg_log_read, possibly across segments, until max_bytes (at least
  * one batch) into a malloc'd buffer (*out, caller free()s; NULL with *len 0 at the log end).
  * *next_offset is where the next read should start.

@@ -1748,6 +1748,10 @@ static void broker_metrics_init(struct broker *b)
     b->m_bytes_out =
         mx_counter_get(r, "pyralog_fetch_bytes_out_total",
                        "Record batch bytes sent to Kafka consumers in Fetch responses.", NULL);
+    b->m_fetch_cold = mx_counter_get(
+        r, "pyralog_fetch_cold_reads_total",
+        "Fetch responses whose data was not in the page cache and was read on a worker first.",
+        NULL);
     b->m_append_err = mx_counter_get(r, "pyralog_log_append_errors_total",
                                      "Appends the storage refused or failed.", NULL);
     b->m_bad_frames =

@@ -7,7 +7,15 @@
  *
  * A parked fetch copies what it needs from the request (topic names, partitions, offsets),
  * because the request frame is gone once the handler returns.
+ *
+ * Cold data: reading batch headers through the segment's mapping (a page fault reads up to
+ * read_ahead_kb around it) and sendfile would block the loop on the disk when the pages are
+ * not cached (a consumer behind the log's drop-behind window, or after a restart). Before
+ * reading, fetch_eval asks the log (plg_log_read_cold: index and mincore only); if pages are
+ * missing, a libuv worker reads those ranges into the page cache (pread into a scratch buffer)
+ * and the fetch is evaluated again, once, when that is done.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +52,8 @@ struct fetch {
     uv_timer_t timer;
     bool timer_started;
     bool finished;
+    bool prefetching;         /* a worker reads cold slices into the page cache; evaluation waits */
+    bool prefetched;          /* done once per fetch: the next evaluation answers as it is */
     struct broker_watch shut; /* on the broker's parked list */
 };
 
@@ -209,12 +219,120 @@ fail:
     fetch_dispose(f);
 }
 
+struct cold_range {
+    int fd; /* a duplicate, closed when the read is done */
+    int64_t pos;
+    size_t len;
+};
+
+struct prefetch {
+    uv_work_t work;
+    struct fetch *f;
+    struct broker *b;
+    size_t n;
+    struct cold_range r[];
+};
+
+/* Worker: reads the ranges so that the pages are cached when the loop sends them. */
+static void prefetch_run(uv_work_t *w)
+{
+    struct prefetch *pf = w->data;
+    enum { SCRATCH = 256 << 10 };
+    uint8_t *scratch = malloc(SCRATCH);
+    for (size_t i = 0; scratch && i < pf->n; i++) {
+        const struct cold_range *c = &pf->r[i];
+        for (size_t done = 0; done < c->len;) {
+            size_t n = c->len - done < SCRATCH ? c->len - done : SCRATCH;
+            ssize_t k = pread(c->fd, scratch, n, (off_t)(c->pos + (int64_t)done));
+            if (k <= 0)
+                break; /* sendfile reports what is wrong, as without the read ahead */
+            done += (size_t)k;
+        }
+    }
+    free(scratch);
+}
+
+static bool fetch_eval(struct fetch *f, bool final);
+
+static void prefetch_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct prefetch *pf = w->data;
+    for (size_t i = 0; i < pf->n; i++)
+        close(pf->r[i].fd);
+    struct fetch *f = pf->f;
+    struct broker *b = pf->b;
+    free(pf);
+    f->prefetching = false;
+    fetch_eval(f, true); /* it had decided to answer: it answers now, with what there is */
+    broker_unref(b);
+}
+
+/* Before any partition is read: when the data some partitions would be read from is not in
+ * the page cache (plg_log_read_cold), starts reading those ranges on a worker and returns true;
+ * the fetch is evaluated again when they are cached. Once per fetch; false when all is cached
+ * or the read cannot be started (the loop then reads as before). */
+static bool prefetch_cold(struct fetch *f)
+{
+    struct broker *b = f->rq->b;
+    size_t n = 0, cap = 0;
+    struct prefetch *pf = NULL;
+    for (int32_t i = 0; i < f->nt; i++) {
+        struct btopic *t = broker_topic_find(b, f->topics[i].name, strlen(f->topics[i].name));
+        for (int32_t j = 0; t && j < f->topics[i].np; j++) {
+            const struct fpart *fp = &f->topics[i].parts[j];
+            if (fp->partition < 0 || fp->partition >= t->npart || fp->max_bytes <= 0)
+                continue;
+            int fd;
+            int64_t pos;
+            size_t len;
+            if (plg_log_read_cold(t->parts[fp->partition]->log, fp->offset, (size_t)fp->max_bytes,
+                                  &fd, &pos, &len) != 1)
+                continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 4;
+                struct prefetch *g = realloc(pf, sizeof *pf + cap * sizeof pf->r[0]);
+                if (!g)
+                    break;
+                pf = g;
+            }
+            int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+            if (dfd >= 0)
+                pf->r[n++] = (struct cold_range){dfd, pos, len};
+        }
+    }
+    if (n == 0) {
+        free(pf);
+        return false;
+    }
+    pf->n = n;
+    pf->f = f;
+    pf->b = b;
+    pf->work.data = pf;
+    if (uv_queue_work(b->loop, &pf->work, prefetch_run, prefetch_done) != 0) {
+        for (size_t i = 0; i < n; i++)
+            close(pf->r[i].fd);
+        free(pf);
+        return false;
+    }
+    b->open_handles++; /* the job keeps the broker allocated until prefetch_done */
+    mx_counter_inc(b->m_fetch_cold);
+    f->prefetching = f->prefetched = true;
+    return true;
+}
+
 /*
  * Reads every partition. Answers (and returns true) when enough bytes are available, a
- * partition has an error, or `final`; otherwise releases the slices and returns false.
+ * partition has an error, or `final`; otherwise releases the slices and returns false. Also
+ * returns true when it started reading cold data on a worker (prefetch_cold): the fetch is
+ * then answered when that read is done, and evaluations meanwhile do nothing.
  */
 static bool fetch_eval(struct fetch *f, bool final)
 {
+    if (f->prefetching)
+        return true;
+    if (!f->prefetched && !f->rq->b->o.memory_only && prefetch_cold(f))
+        return true;
     struct broker_req *rq = f->rq;
     struct broker *b = rq->b;
     struct kfetch_resp resp = {0};

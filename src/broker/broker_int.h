@@ -95,6 +95,7 @@ struct broker {
     struct mx_histogram *m_lat[BROKER_MAX_API];
     struct mx_counter *m_recs_in, *m_bytes_in, *m_append_err, *m_bad_frames;
     struct mx_counter *m_recs_out, *m_bytes_out; /* Fetch responses */
+    struct mx_counter *m_fetch_cold;             /* Fetches whose data a worker read first */
 };
 
 struct btopic *broker_topic_find(struct broker *b, const char *name, size_t len);

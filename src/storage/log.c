@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -941,6 +942,39 @@ int plg_log_read(plg_log_t *log, int64_t offset, size_t max_bytes, struct plg_lo
         return 0;
     }
     out->next_offset = log->end_offset;
+    return 0;
+}
+
+int plg_log_read_cold(plg_log_t *log, int64_t offset, size_t max_bytes, int *fd, int64_t *pos,
+                      size_t *len)
+{
+    if (log->store.memory || offset < log->start_offset || offset >= log->end_offset)
+        return 0;
+    for (size_t i = segs_find(log, offset); i < log->nsegs; i++) {
+        struct segment *s = log->segs[i];
+        if (offset >= s->next_offset || s->size == 0)
+            continue;
+        int64_t from = segment_index_pos(s, offset) & ~(int64_t)4095;
+        int64_t to = from + (int64_t)max_bytes + 65536;
+        if (to > s->size)
+            to = s->size;
+        size_t pages = (size_t)((to - from + 4095) / 4096);
+        unsigned char vec[256];
+        for (size_t done = 0; done < pages;) {
+            size_t n = pages - done < sizeof vec ? pages - done : sizeof vec;
+            if (mincore((void *)(s->map + from + (int64_t)done * 4096), n * 4096, vec) != 0)
+                return 0; /* cannot tell: read as before */
+            for (size_t k = 0; k < n; k++)
+                if (!(vec[k] & 1)) {
+                    *fd = s->fd;
+                    *pos = from;
+                    *len = (size_t)(to - from);
+                    return 1;
+                }
+            done += n;
+        }
+        return 0;
+    }
     return 0;
 }
 

@@ -491,7 +491,7 @@ int segment_truncate(struct segment *s, int64_t pos, int32_t index_bytes)
     return cut == pos ? 0 : PLG_ECORRUPT;
 }
 
-int64_t segment_find(const struct segment *s, int64_t offset)
+int64_t segment_index_pos(const struct segment *s, int64_t offset)
 {
     int64_t pos = 0;
     if (offset > s->base && s->idx_n > 0) {
@@ -507,6 +507,12 @@ int64_t segment_find(const struct segment *s, int64_t offset)
         if (lo > 0)
             pos = be32_get(s->idx + (size_t)(lo - 1) * SEG_IDX_ENTRY + 4);
     }
+    return pos;
+}
+
+int64_t segment_find(const struct segment *s, int64_t offset)
+{
+    int64_t pos = segment_index_pos(s, offset);
     while (pos < s->size && seg_batch_last(s, pos) < offset)
         pos += seg_batch_size(s, pos);
     return pos;

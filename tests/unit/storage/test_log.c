@@ -719,6 +719,22 @@ static void test_drop_behind(void **state)
         assert_true(tail >= 250); /* the newest MiB (256 pages, minus the edges) stays */
         close(fd0);
         close(fd1);
+        /* plg_log_read_cold sees the dropped pages (index and mincore only), and the newest
+         * ones as cached; nothing at the log end. */
+        int cfd;
+        int64_t cpos;
+        size_t clen;
+        int cold = plg_log_read_cold(log, 0, 65536, &cfd, &cpos, &clen);
+        assert_int_equal(cold, keep_on ? 1 : 0);
+        if (keep_on) {
+            assert_int_equal(cpos, 0);
+            assert_int_equal(clen, 65536 + 65536);
+            assert_true(cfd >= 0);
+        }
+        int64_t last = plg_log_end_offset(log) - 1;
+        assert_int_equal(plg_log_read_cold(log, last, 4096, &cfd, &cpos, &clen), 0);
+        assert_int_equal(plg_log_read_cold(log, plg_log_end_offset(log), 4096, &cfd, &cpos, &clen),
+                         0);
         /* Everything still reads back (from disk where dropped). */
         uint8_t *out;
         size_t len;

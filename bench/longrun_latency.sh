@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Produce latency on a long-lived server: RUNS back-to-back runs of 4 s at RATE records/s
+# (100 B records, 1 partition, linger 1 ms, a new topic per run) against ONE server, printing
+# each run's p50/p99 and the server's CPU time for it. On this VM the server's CPU per run
+# grew 2-3x and p99 went from 2 ms to 10-45 ms after ~2 GB had been written when the page
+# cache only grew (log.cache.keep.bytes=0); the default drop-behind keeps it flat
+# (BENCHMARKS.md, third session).
+# usage: bench/longrun_latency.sh [BUILD_DIR] [RUNS] [RATE]     (defaults: build 6 1500000)
+#        ACKS=all SERVER_ARGS="--set log.cache.keep.bytes=0" bench/longrun_latency.sh
+set -euo pipefail
+BUILD=${1:-build}
+RUNS=${2:-6}
+RATE=${3:-1500000}
+ACKS=${ACKS:-1}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+DATA=$(mktemp -d "${BENCH_TMP:-/tmp}"/pyralog-longrun-XXXXXX)
+B=127.0.0.1:$(free_port)
+# shellcheck disable=SC2086
+"$BUILD"/pyralog server --data-dir "$DATA/data" --kafka-listen "$B" \
+  --http-listen 127.0.0.1:"$(free_port)" ${SERVER_ARGS:-} 2>"$DATA/server.log" &
+SPID=$!
+trap 'kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
+for _ in $(seq 100); do grep -qs "pyralog server ready" "$DATA/server.log" && break; sleep 0.05; done
+kill -0 "$SPID"
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+echo "| run | acks | records/s | p50 ms | p99 ms | p999 ms | server CPU ms | written so far |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for r in $(seq "$RUNS"); do
+  t0=$(awk '{ print $14 + $15 }' /proc/"$SPID"/stat)
+  out=$("$BUILD"/kafka_load --bootstrap "$B" --topic "run$r" --partitions 1 --count $((RATE * 4)) \
+    --acks "$ACKS" --rate "$RATE" --linger-ms 1 | grep '^RESULT')
+  t1=$(awk '{ print $14 + $15 }' /proc/"$SPID"/stat)
+  f() { echo "$out" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+  echo "| $r | $ACKS | $(f records_per_s) | $(f p50_ms) | $(f p99_ms) | $(f p999_ms) | $(((t1 - t0) * TICK_MS)) | $((RATE * 4 * r / 10000)) MB |"
+done
+echo
+echo "server flags: ${SERVER_ARGS:-(defaults)}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
