@@ -328,14 +328,10 @@ static bool ack_waits(const struct bpart *p, int acks)
     return acks == -1 || policy == PLG_FSYNC_ALWAYS;
 }
 
-/* Completes the ack waiters of p whose data is durable; all of them when `all`. */
-static void part_complete_acks(struct bpart *p, bool all)
+/* Answers every ack waiter of p (after a flush: shutdown, topic deletion). */
+static void part_complete_all_acks(struct bpart *p)
 {
-    int64_t d = atomic_load(&p->durable);
-    int64_t d2 = plg_log_durable_offset(p->log);
-    if (d2 > d)
-        d = d2;
-    while (p->acks && (all || p->acks->need <= d)) {
+    while (p->acks) {
         struct ackwait *w = p->acks;
         p->acks = w->next;
         if (!p->acks)
@@ -345,13 +341,29 @@ static void part_complete_acks(struct bpart *p, bool all)
     }
 }
 
+/* First takes every durable waiter off the list of partitions with waiters, then answers them:
+ * an answer can dispatch the next request of its connection, whose appends add partitions and
+ * waiters to the list (or take partitions away), so no callback runs while the list is walked. */
 static void on_durable_async(uv_async_t *a)
 {
     struct broker *b = a->data;
+    struct ackwait *ready = NULL, **rtail = &ready;
     struct bpart **pp = &b->ack_parts;
     while (*pp) {
         struct bpart *p = *pp;
-        part_complete_acks(p, false);
+        int64_t d = atomic_load(&p->durable);
+        int64_t d2 = plg_log_durable_offset(p->log);
+        if (d2 > d)
+            d = d2;
+        while (p->acks && p->acks->need <= d) {
+            struct ackwait *w = p->acks;
+            p->acks = w->next;
+            if (!p->acks)
+                p->acks_tail = NULL;
+            w->next = NULL;
+            *rtail = w;
+            rtail = &w->next;
+        }
         if (!p->acks) {
             *pp = p->ack_next;
             p->ack_next = NULL;
@@ -359,6 +371,12 @@ static void on_durable_async(uv_async_t *a)
         } else {
             pp = &p->ack_next;
         }
+    }
+    while (ready) {
+        struct ackwait *w = ready;
+        ready = w->next;
+        w->cb(w->ctx, &w->res);
+        free(w);
     }
 }
 
@@ -402,7 +420,7 @@ static void part_drain_acks(struct bpart *p)
     if (!p->acks)
         return;
     plg_log_flush(p->log);
-    part_complete_acks(p, true);
+    part_complete_all_acks(p);
 }
 
 /* ---- partitions ---- */
