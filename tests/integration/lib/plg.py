@@ -49,14 +49,27 @@ def free_port():
 
 
 class TempDir:
-    def __init__(self, prefix="pyralog-test-"):
-        self.path = tempfile.mkdtemp(prefix=prefix)
+    def __init__(self, prefix="pyralog-test-", dir=None):
+        self.path = tempfile.mkdtemp(prefix=prefix, dir=dir)
 
     def __enter__(self):
         return self.path
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def fs_type(path):
+    """The file system type (/proc/mounts) of the mount holding path."""
+    path = os.path.realpath(path)
+    best, kind = "", "?"
+    with open("/proc/mounts") as f:
+        for line in f:
+            fields = line.split()
+            mnt = fields[1]
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                best, kind = mnt, fields[2]
+    return kind
 
 
 _started = []
