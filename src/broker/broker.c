@@ -1313,40 +1313,6 @@ int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb
     return 0;
 }
 
-int broker_topic_add_partitions(struct broker *b, const char *name, int32_t total)
-{
-    struct btopic *t = broker_topic_find(b, name, strlen(name));
-    if (!t)
-        return PLG_ENOTFOUND;
-    if (total <= t->npart || total > 100000)
-        return PLG_EINVAL;
-    if (name_reserved(b, name))
-        return PLG_ESTATE;
-    struct plg_log_config cfg;
-    char why[200];
-    int rc = build_config(b, (const char *const *)t->configs, &cfg, why, sizeof why);
-    if (rc)
-        return rc;
-    struct bpart **v = realloc(t->parts, (size_t)total * sizeof *v);
-    if (!v)
-        return PLG_ENOMEM;
-    t->parts = v;
-    int32_t old = t->npart;
-    for (int32_t i = old; i < total; i++) {
-        rc = part_open(b, t, i, &cfg, &t->parts[i]);
-        if (rc) {
-            /* Owned here only: t->npart still excludes them, nothing else can reach them. */
-            for (int32_t j = old; j < i; j++)
-                part_close(b, t->parts[j], true);
-            return rc;
-        }
-    }
-    t->npart = total;
-    rc = registry_save(b);
-    PLG_INFO("broker", "msg=\"partitions added\" topic=%s partitions=%d", name, total);
-    return rc;
-}
-
 struct grow_job {
     uv_work_t req;
     struct broker *b;

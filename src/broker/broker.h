@@ -185,11 +185,11 @@ int broker_topic_create_async(struct broker *b, const char *name, int32_t partit
  */
 int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb done, void *ctx);
 /*
- * broker_topic_add_partitions with the new partitions opened on a libuv worker: the topic shows
- * `total` partitions once they are all open, and done(ctx, rc) runs on the loop when the
- * registry saying so is durable. PLG_ENOTFOUND, PLG_EINVAL (total not above the current count
- * or above 100000) or PLG_ESTATE (a create, delete or addition of that topic is in flight) at
- * once, and then done is not called. Deleting the topic meanwhile is refused (PLG_ESTATE).
+ * Adds partitions up to `total`, opened on a libuv worker: the topic shows `total` partitions once
+ * they are all open, and done(ctx, rc) runs on the loop when the registry saying so is durable.
+ * PLG_ENOTFOUND, PLG_EINVAL (total not above the current count or above 100000) or PLG_ESTATE (a
+ * create, delete or addition of that topic is in flight) at once, and then done is not called.
+ * Deleting the topic meanwhile is refused (PLG_ESTATE).
  */
 int broker_topic_add_partitions_async(struct broker *b, const char *name, int32_t total,
                                       broker_done_cb done, void *ctx);
@@ -201,13 +201,11 @@ int broker_topic_add_partitions_async(struct broker *b, const char *name, int32_
  */
 int broker_topic_wait_settled(struct broker *b, const char *name, broker_done_cb done, void *ctx);
 /*
- * Makes the registry durable with every change made so far (topic deleted, configs altered,
- * partitions added by the calls above, which write it themselves on the loop), writing on a
- * worker; done(ctx, rc) on the loop once it is (immediately in memory-only mode).
+ * Makes the registry durable with every change made so far (topic created, deleted or grown
+ * by the calls above, configs altered by btopic_set_configs), writing on a worker; done(ctx, rc) on
+ * the loop once it is (immediately in memory-only mode).
  */
 void broker_registry_commit(struct broker *b, broker_done_cb done, void *ctx);
-/* Adds partitions up to `total` (must be larger than the current count). */
-int broker_topic_add_partitions(struct broker *b, const char *name, int32_t total);
 /* Fills *info (valid until the next topic change). PLG_ENOTFOUND. */
 int broker_topic_get(struct broker *b, const char *name, struct broker_topic_info *info);
 /* Calls fn for every topic, in name order. */
