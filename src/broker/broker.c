@@ -945,6 +945,15 @@ static int topic_insert(struct broker *b, struct btopic *t)
     return 0;
 }
 
+/* Takes the topic at index i out of the sorted array; returns it. */
+static struct btopic *topic_remove(struct broker *b, long i)
+{
+    struct btopic *t = b->topics[i];
+    memmove(b->topics + i, b->topics + i + 1, (size_t)(b->ntopics - i - 1) * sizeof *b->topics);
+    b->ntopics--;
+    return t;
+}
+
 /* The checks every topic creation makes before any work: name, partition count, not taken. */
 static int check_new_topic(struct broker *b, const char *name, int32_t partitions, char *why,
                            size_t whylen)
@@ -1208,9 +1217,7 @@ int broker_topic_delete(struct broker *b, const char *name)
         return PLG_ENOTFOUND;
     if (name_reserved(b, name))
         return PLG_ESTATE; /* partitions are being added */
-    struct btopic *t = b->topics[i];
-    memmove(b->topics + i, b->topics + i + 1, (size_t)(b->ntopics - i - 1) * sizeof *b->topics);
-    b->ntopics--;
+    struct btopic *t = topic_remove(b, i);
     int rc = registry_save(b);
     topic_free(b, t, true);
     PLG_INFO("broker", "msg=\"topic deleted\" topic=%s", name);
@@ -1292,9 +1299,7 @@ int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb
         free(j);
         return PLG_ENOMEM;
     }
-    struct btopic *t = b->topics[i];
-    memmove(b->topics + i, b->topics + i + 1, (size_t)(b->ntopics - i - 1) * sizeof *b->topics);
-    b->ntopics--;
+    struct btopic *t = topic_remove(b, i);
     j->req.data = j;
     j->b = b;
     j->t = t;
