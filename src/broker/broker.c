@@ -1004,16 +1004,6 @@ int broker_topic_create(struct broker *b, const char *name, int32_t partitions,
     return 0;
 }
 
-bool broker_topic_taken(struct broker *b, const char *name, size_t len)
-{
-    if (broker_topic_find(b, name, len))
-        return true;
-    for (int32_t i = 0; i < b->ncreating; i++)
-        if (topic_cmp(name, len, b->creating[i]) == 0)
-            return true;
-    return false;
-}
-
 struct create_job {
     uv_work_t req;
     struct broker *b;
@@ -1040,12 +1030,22 @@ static void create_work(uv_work_t *req)
 static void close_async_if_idle(struct broker *b);
 
 /* Whether a create, delete or partition addition of this name is in flight. */
-static bool name_reserved(struct broker *b, const char *name)
+static bool name_reserved_len(struct broker *b, const char *name, size_t len)
 {
     for (int32_t i = 0; i < b->ncreating; i++)
-        if (!strcmp(b->creating[i], name))
+        if (topic_cmp(name, len, b->creating[i]) == 0)
             return true;
     return false;
+}
+
+static bool name_reserved(struct broker *b, const char *name)
+{
+    return name_reserved_len(b, name, strlen(name));
+}
+
+bool broker_topic_taken(struct broker *b, const char *name, size_t len)
+{
+    return broker_topic_find(b, name, len) || name_reserved_len(b, name, len);
 }
 
 /* Adds name (owned by the caller's job until create_unreserve) to the reserved names. */
