@@ -75,7 +75,8 @@ struct broker {
     /* PLG_TEST_HOUSEKEEP_INLINE set at broker_open: housekeeping jobs run on the loop, the old
      * blocking way (tests use it to show that theirs can fail). Read once, not per job. */
     bool hk_inline;
-    /* Topics being created on a worker (names reserved: no second create, no auto-create). */
+    /* Names with a create, delete or partition addition on a worker (reserved: no second create,
+     * no auto-create, no other change of the topic until the job is over). */
     char **creating;
     int32_t ncreating, capcreating;
     struct name_wait *name_waits; /* broker_topic_wait_settled, fired when the job is over */
