@@ -26,8 +26,16 @@ def cpu_ticks(pid):
 
 
 def metadata_partitions(kafka, topic):
-    r = run("kcat", "-b", kafka, "-L", "-t", topic)
-    assert r.returncode == 0, r.stderr
+    """Partition count kcat -L sees. An auto-created topic is made on a worker: a Metadata
+    request arriving while it is (librdkafka's own refresh racing kcat's) gets the retriable
+    LEADER_NOT_AVAILABLE, so that answer is asked again, as a client would; nothing else is."""
+    deadline = time.time() + 10
+    while True:
+        r = run("kcat", "-b", kafka, "-L", "-t", topic)
+        assert r.returncode == 0, r.stderr
+        if "Leader not available" not in r.stdout or time.time() > deadline:
+            break
+        time.sleep(0.1)
     return sum(1 for line in r.stdout.splitlines() if line.strip().startswith("partition "))
 
 
