@@ -28,35 +28,15 @@ COUNT=${2:-2000000}
 ROUNDS=${ROUNDS:-3}
 PYRALOG=$BUILD/pyralog
 LOAD=$BUILD/kafka_load
-SPID=
-DATA=
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-stop_server() {
-  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; fi
-  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
-  SPID= DATA=
-}
-trap stop_server EXIT
-start_server() {
-  stop_server
-  DATA=$(mktemp -d "${BENCH_TMP:-/tmp}"/pyralog-bench-XXXXXX)
-  B=127.0.0.1:$(free_port)
-  # shellcheck disable=SC2086
-  "$PYRALOG" server --data-dir "$DATA/data" --kafka-listen "$B" \
-    --http-listen 127.0.0.1:"$(free_port)" ${SERVER_ARGS:-} 2>"$DATA/server.log" &
-  SPID=$!
-  for _ in $(seq 100); do grep -qs "pyralog server ready" "$DATA/server.log" && break; sleep 0.05; done
-  sleep 0.5
-}
-cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$SPID"/stat; }
-TICK_MS=$((1000 / $(getconf CLK_TCK)))
+# shellcheck source=bench/server_lib.sh
+. "$(dirname "$0")/server_lib.sh"
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 row() { # label, kafka_load args...
   local label=$1; shift
-  local t0; t0=$(cpu_ticks)
+  local t0; t0=$(server_cpu_ms)
   local out; out=$("$LOAD" --bootstrap "$B" "$@" | grep '^RESULT')
-  local cpu=$((($(cpu_ticks) - t0) * TICK_MS))
+  local cpu=$(($(server_cpu_ms) - t0))
   local rps mbs p50 p99 p999
   rps=$(echo "$out" | field records_per_s); mbs=$(echo "$out" | field mb_per_s)
   p50=$(echo "$out" | field p50_ms); p99=$(echo "$out" | field p99_ms); p999=$(echo "$out" | field p999_ms)
@@ -66,7 +46,8 @@ row() { # label, kafka_load args...
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-start_server
+start_server "$PYRALOG"
+sleep 0.5 # idle RSS after start-up settles
 RSS=$(awk '/VmRSS/ {print $2}' /proc/"$SPID"/status)
 echo "| run | records/s | MB/s | p50 ms | p99 ms | p999 ms | server CPU ms |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
@@ -79,7 +60,7 @@ row "produce acks=all, 3 partitions" --topic aAp3 --partitions 3 --count "$COUNT
 row "consume 1 partition" --mode consume --topic a1p1 --count "$COUNT"
 row "consume 3 partitions" --mode consume --topic a1p3 --count "$COUNT"
 
-start_server
+start_server "$PYRALOG"
 HALF=$((PEAK / 2))
 HALF_ALL=$((PEAK_ALL / 2))
 P99_1=() P99_ALL=()
@@ -92,7 +73,7 @@ for r in $(seq "$ROUNDS"); do
   P99_ALL+=("$LAST_P99")
 done
 
-start_server
+start_server "$PYRALOG"
 echo
 echo "| consumer vs producer | pairs (produce / consume records/s) | median ratio |"
 echo "| --- | --- | --- |"

@@ -323,14 +323,16 @@ static int run_consume(const struct opts *o)
     for (int p = 0; p < np; p++)
         rd_kafka_consume_start_queue(rkt, p, RD_KAFKA_OFFSET_BEGINNING, q);
     long got = 0;
-    size_t bytes = 0;
-    /* The rate runs from the first record to the last. Before the first: librdkafka sometimes
-     * starts a partition before it has joined its broker thread and then retries the offset
-     * lookup on a 500 ms timer ("no current leader for partition"), a client-side race that
-     * says nothing about the broker; the wait is printed as first_ms. Each call asks for at
-     * most the records still missing, so the last one does not wait out its timeout for a
-     * batch that cannot fill. */
+    /* The rate covers what arrived after the first call that returned records, from that call
+     * to the last one (the first call's records are not timed, so they are not counted). Before
+     * it: librdkafka sometimes starts a partition before it has joined its broker thread and
+     * then retries the offset lookup on a 500 ms timer ("no current leader for partition"), a
+     * client-side race that says nothing about the broker; that wait is printed as first_ms.
+     * Each call asks for at most the records still missing, so the last one does not wait out
+     * its timeout for a batch that cannot fill. */
     double first = 0, last = now_s();
+    long timed = 0;    /* records after the first call */
+    size_t tbytes = 0; /* their bytes */
     while (got < o->count && now_s() - last < 10) {
         rd_kafka_message_t *batch[1024];
         long want = o->count - got < 1024 ? o->count - got : 1024;
@@ -338,7 +340,8 @@ static int run_consume(const struct opts *o)
         for (ssize_t i = 0; i < n; i++) {
             if (!batch[i]->err) {
                 got++;
-                bytes += batch[i]->len;
+                timed += first > 0;
+                tbytes += first > 0 ? batch[i]->len : 0;
             }
             rd_kafka_message_destroy(batch[i]);
         }
@@ -348,16 +351,16 @@ static int run_consume(const struct opts *o)
                 first = last;
         }
     }
-    double secs = got > 0 ? last - first : 0;
-    double rps = secs > 0 ? (double)got / secs : 0;
+    double secs = last - first;
+    double rps = timed > 0 && secs > 0 ? (double)timed / secs : 0;
+    double mbs = timed > 0 && secs > 0 ? (double)tbytes / secs / 1e6 : 0;
     double first_ms = got > 0 ? (first - t0) * 1e3 : NAN;
-    printf(
-        "consume: %ld records in %.3f s (first to last): %.0f records/s, %.1f MB/s; first record "
-        "%.1f ms after start\n",
-        got, secs, rps, secs > 0 ? (double)bytes / secs / 1e6 : 0, first_ms);
+    printf("consume: %ld records; %ld in %.3f s after the first batch: %.0f records/s, %.1f MB/s; "
+           "first records %.1f ms after start\n",
+           got, timed, secs, rps, mbs, first_ms);
     printf("RESULT mode=consume records=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
            "first_ms=%.1f alloc=" ALLOC_NAME "\n",
-           got, secs, rps, secs > 0 ? (double)bytes / secs / 1e6 : 0, first_ms);
+           got, secs, rps, mbs, first_ms);
     for (int p = 0; p < np; p++)
         rd_kafka_consume_stop(rkt, p);
     rd_kafka_queue_destroy(q);

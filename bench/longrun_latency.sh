@@ -12,26 +12,18 @@ BUILD=${1:-build}
 RUNS=${2:-6}
 RATE=${3:-1500000}
 ACKS=${ACKS:-1}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-DATA=$(mktemp -d "${BENCH_TMP:-/tmp}"/pyralog-longrun-XXXXXX)
-B=127.0.0.1:$(free_port)
-# shellcheck disable=SC2086
-"$BUILD"/pyralog server --data-dir "$DATA/data" --kafka-listen "$B" \
-  --http-listen 127.0.0.1:"$(free_port)" ${SERVER_ARGS:-} 2>"$DATA/server.log" &
-SPID=$!
-trap 'kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 100); do grep -qs "pyralog server ready" "$DATA/server.log" && break; sleep 0.05; done
-kill -0 "$SPID"
-TICK_MS=$((1000 / $(getconf CLK_TCK)))
+# shellcheck source=bench/server_lib.sh
+. "$(dirname "$0")/server_lib.sh"
+start_server "$BUILD"/pyralog
 echo "| run | acks | records/s | p50 ms | p99 ms | p999 ms | server CPU ms | written so far |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for r in $(seq "$RUNS"); do
-  t0=$(awk '{ print $14 + $15 }' /proc/"$SPID"/stat)
+  t0=$(server_cpu_ms)
   out=$("$BUILD"/kafka_load --bootstrap "$B" --topic "run$r" --partitions 1 --count $((RATE * 4)) \
     --acks "$ACKS" --rate "$RATE" --linger-ms 1 | grep '^RESULT')
-  t1=$(awk '{ print $14 + $15 }' /proc/"$SPID"/stat)
+  t1=$(server_cpu_ms)
   f() { echo "$out" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-  echo "| $r | $ACKS | $(f records_per_s) | $(f p50_ms) | $(f p99_ms) | $(f p999_ms) | $(((t1 - t0) * TICK_MS)) | $((RATE * 4 * r / 10000)) MB |"
+  echo "| $r | $ACKS | $(f records_per_s) | $(f p50_ms) | $(f p99_ms) | $(f p999_ms) | $((t1 - t0)) | $((RATE * 4 * r / 10000)) MB |"
 done
 echo
 echo "server flags: ${SERVER_ARGS:-(defaults)}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -52,8 +52,11 @@ struct fetch {
     uv_timer_t timer;
     bool timer_started;
     bool finished;
-    bool prefetching;         /* a worker reads cold slices into the page cache; evaluation waits */
-    bool prefetched;          /* done once per fetch: the next evaluation answers as it is */
+    int64_t wait_ms;          /* max_wait_ms, capped: the timer of a parked fetch */
+    bool expired;             /* the timer fired */
+    bool prefetching;         /* a worker reads cold data into the page cache; evaluation waits */
+    bool prefetched;          /* done once per fetch */
+    bool prefetch_final;      /* the `final` of the evaluation that started the read */
     struct broker_watch shut; /* on the broker's parked list */
 };
 
@@ -253,7 +256,10 @@ static void prefetch_run(uv_work_t *w)
 }
 
 static bool fetch_eval(struct fetch *f, bool final);
+static void fetch_wait(struct fetch *f);
 
+/* Evaluates the fetch again as the read was started for (the timer may have fired or the
+ * broker begun shutting down meanwhile); parks it when it is still short of min_bytes. */
 static void prefetch_done(uv_work_t *w, int status)
 {
     (void)status;
@@ -264,7 +270,8 @@ static void prefetch_done(uv_work_t *w, int status)
     struct broker *b = pf->b;
     free(pf);
     f->prefetching = false;
-    fetch_eval(f, true); /* it had decided to answer: it answers now, with what there is */
+    if (!fetch_eval(f, f->prefetch_final || f->expired || b->shutting))
+        fetch_wait(f);
     broker_unref(b);
 }
 
@@ -272,7 +279,7 @@ static void prefetch_done(uv_work_t *w, int status)
  * the page cache (plg_log_read_cold), starts reading those ranges on a worker and returns true;
  * the fetch is evaluated again when they are cached. Once per fetch; false when all is cached
  * or the read cannot be started (the loop then reads as before). */
-static bool prefetch_cold(struct fetch *f)
+static bool prefetch_cold(struct fetch *f, bool final)
 {
     struct broker *b = f->rq->b;
     size_t n = 0, cap = 0;
@@ -318,6 +325,7 @@ static bool prefetch_cold(struct fetch *f)
     b->open_handles++; /* the job keeps the broker allocated until prefetch_done */
     mx_counter_inc(b->m_fetch_cold);
     f->prefetching = f->prefetched = true;
+    f->prefetch_final = final;
     return true;
 }
 
@@ -331,7 +339,7 @@ static bool fetch_eval(struct fetch *f, bool final)
 {
     if (f->prefetching)
         return true;
-    if (!f->prefetched && !f->rq->b->o.memory_only && prefetch_cold(f))
+    if (!f->prefetched && !f->rq->b->o.memory_only && prefetch_cold(f, final))
         return true;
     struct broker_req *rq = f->rq;
     struct broker *b = rq->b;
@@ -436,8 +444,29 @@ static bool fetch_eval(struct fetch *f, bool final)
 static void on_wait_timer(uv_timer_t *t)
 {
     struct fetch *f = t->data;
+    f->expired = true; /* seen by a cold read in flight, which answers when it is done */
     if (!f->finished)
         fetch_eval(f, true);
+}
+
+/* Parks the fetch (short of min_bytes): wakes on new data in any requested partition, or
+ * when its max_wait timer fires (started on the first park). */
+static void fetch_wait(struct fetch *f)
+{
+    struct broker *b = f->rq->b;
+    if (!f->timer_started) {
+        uv_timer_init(b->loop, &f->timer);
+        f->timer.data = f;
+        f->timer_started = true;
+        uv_timer_start(&f->timer, on_wait_timer, (uint64_t)f->wait_ms, 0);
+        broker_watch_attach(&b->parked, &f->shut);
+    }
+    for (int32_t i = 0; i < f->nt; i++)
+        for (int32_t j = 0; j < f->topics[i].np; j++) {
+            struct fpart *p = &f->topics[i].parts[j];
+            if (!p->w.attached)
+                broker_watch_add(b, f->topics[i].name, p->partition, &p->w);
+        }
 }
 
 static void on_data(struct broker_watch *w)
@@ -446,17 +475,8 @@ static void on_data(struct broker_watch *w)
     struct fetch *f = fp->f;
     if (f->finished)
         return;
-    bool final = f->rq->b->shutting;
-    if (fetch_eval(f, final))
-        return;
-    /* Still short of min_bytes: wait on every partition again. */
-    struct broker *b = f->rq->b;
-    for (int32_t i = 0; i < f->nt; i++)
-        for (int32_t j = 0; j < f->topics[i].np; j++) {
-            struct fpart *p = &f->topics[i].parts[j];
-            if (!p->w.attached)
-                broker_watch_add(b, f->topics[i].name, p->partition, &p->w);
-        }
+    if (!fetch_eval(f, f->rq->b->shutting))
+        fetch_wait(f); /* still short of min_bytes */
 }
 
 static void on_shutdown_watch(struct broker_watch *w)
@@ -512,21 +532,10 @@ static void h_fetch(struct broker_req *rq)
         }
     }
     bool can_wait = req->max_wait_ms > 0 && req->min_bytes > 0 && !b->shutting;
-    if (fetch_eval(f, !can_wait))
-        return;
-    /* Park: wake on new data in any requested partition, or at max_wait. */
-    int64_t wait = req->max_wait_ms;
-    if (wait > b->o.fetch_max_wait_cap_ms)
-        wait = b->o.fetch_max_wait_cap_ms;
-    uv_timer_init(b->loop, &f->timer);
-    f->timer.data = f;
-    f->timer_started = true;
-    uv_timer_start(&f->timer, on_wait_timer, (uint64_t)wait, 0);
-    broker_watch_attach(&b->parked, &f->shut);
-    for (int32_t i = 0; i < f->nt; i++)
-        for (int32_t j = 0; j < f->topics[i].np; j++)
-            broker_watch_add(b, f->topics[i].name, f->topics[i].parts[j].partition,
-                             &f->topics[i].parts[j].w);
+    f->wait_ms = req->max_wait_ms < b->o.fetch_max_wait_cap_ms ? req->max_wait_ms
+                                                               : b->o.fetch_max_wait_cap_ms;
+    if (!fetch_eval(f, !can_wait))
+        fetch_wait(f);
 }
 
 void broker_fetch_register(struct broker *b);

@@ -27,7 +27,6 @@
 
 struct obl_waitq {
     struct obl_wait *head, *tail;
-    uint64_t pending; /* sum of the parked requests' counts (saturating): sizes the next job */
 };
 
 enum job_kind { JOB_FLOOR, JOB_GROW, JOB_OPEN };
@@ -77,7 +76,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 
 /* ---- parked requests ---- */
 
-static void waitq_push(struct obl_waitq *q, struct obl_wait *w, uint64_t n)
+static void waitq_push(struct obl_waitq *q, struct obl_wait *w)
 {
     w->next = NULL;
     w->prev = q->tail;
@@ -87,8 +86,6 @@ static void waitq_push(struct obl_waitq *q, struct obl_wait *w, uint64_t n)
         q->head = w;
     q->tail = w;
     w->q = q;
-    w->n = n;
-    q->pending = sat_add(q->pending, n);
 }
 
 static void waitq_remove(struct obl_wait *w)
@@ -102,7 +99,6 @@ static void waitq_remove(struct obl_wait *w)
         w->next->prev = w->prev;
     else
         q->tail = w->prev;
-    q->pending = q->pending >= w->n ? q->pending - w->n : 0;
     w->q = NULL;
     w->next = w->prev = NULL;
 }
@@ -114,7 +110,7 @@ static void waitq_release(struct obl_service *s, struct obl_waitq *q, int rc)
         struct obl_wait *w = q->head;
         waitq_remove(w);
         w->rc = rc;
-        waitq_push(&s->waking, w, 0);
+        waitq_push(&s->waking, w);
     }
 }
 
@@ -364,21 +360,20 @@ static int seq_failed(struct obl_service *s, struct seq_slot *slot, const char *
     return rc;
 }
 
-/* Starts a growth of slot's counter covering everything parked plus one lease. */
-static int seq_grow_start(struct obl_service *s, struct seq_slot *slot)
+/* Starts a growth of slot's counter for the request of n values that found the lease used up:
+ * n plus one lease, or just n near the file system's size limit. That request is the only one
+ * parked (later ones park behind it and ask again, one by one, once the growth is done), so its
+ * n is all there is to cover. */
+static int seq_grow_start(struct obl_service *s, struct seq_slot *slot, uint64_t n)
 {
     plg_obelisk_t *c = slot->ctr;
-    uint64_t next = plg_obelisk_peek(c);
-    uint64_t head = next + slot->waiters.head->n; /* fits: try_next checked */
-    uint64_t need = sat_add(next, slot->waiters.pending);
+    uint64_t need = plg_obelisk_peek(c) + n; /* fits: try_next checked */
     uint64_t want = sat_add(need, s->lease > 1 ? s->lease : 0);
     if (want >= slot->fail_want)
         want = need;
-    if (want >= slot->fail_want)
-        want = head;
     int rc = plg_obelisk_grow_begin(c, want, &slot->job.g);
-    if (rc == PLG_EOVERFLOW && want > head)
-        rc = plg_obelisk_grow_begin(c, want = head, &slot->job.g);
+    if (rc == PLG_EOVERFLOW && want > need)
+        rc = plg_obelisk_grow_begin(c, want = need, &slot->job.g);
     if (rc)
         return rc;
     job_queue(s, &slot->job, JOB_GROW, &slot->busy);
@@ -443,12 +438,12 @@ int obl_service_seq_wait(struct obl_service *s, const char *name, uint64_t n, ui
     if (!slot) { /* create/open it on the pool; park until then */
         if ((rc = seq_slot_new(s, name, &slot)))
             return seq_failed(s, NULL, name, n, rc);
-        waitq_push(&slot->waiters, w, n);
+        waitq_push(&slot->waiters, w);
         job_queue(s, &slot->job, JOB_OPEN, &slot->busy);
         return OBL_PARKED;
     }
     if (slot->waiters.head || !slot->ctr) { /* first come, first served; or still opening */
-        waitq_push(&slot->waiters, w, n);
+        waitq_push(&slot->waiters, w);
         return OBL_PARKED;
     }
     rc = plg_obelisk_try_next(slot->ctr, n, first);
@@ -460,10 +455,10 @@ int obl_service_seq_wait(struct obl_service *s, const char *name, uint64_t n, ui
     if (rc == -EAGAIN) {
         if (plg_obelisk_peek(slot->ctr) + n >= slot->fail_want)
             return seq_failed(s, slot, name, n, PLG_EOVERFLOW);
-        waitq_push(&slot->waiters, w, n);
+        waitq_push(&slot->waiters, w);
         if (slot->busy)
             return OBL_PARKED; /* the renewal in flight may cover it; if not, the next will */
-        if ((rc = seq_grow_start(s, slot)) == 0)
+        if ((rc = seq_grow_start(s, slot, n)) == 0)
             return OBL_PARKED;
         waitq_remove(w);
     }
@@ -543,7 +538,7 @@ int obl_service_ids(struct obl_service *s, size_t n, const struct obl_run **runs
         return PLG_ERANGE;
     int parking = s->loop && w;
     if (parking && s->floor_waiters.head) { /* first come, first served */
-        waitq_push(&s->floor_waiters, w, n);
+        waitq_push(&s->floor_waiters, w);
         return OBL_PARKED;
     }
     size_t done = 0, k = 0;
@@ -557,7 +552,7 @@ int obl_service_ids(struct obl_service *s, size_t n, const struct obl_run **runs
         if (rc == -EAGAIN) {
             /* The floor must move first. The runs taken so far are dropped: unique IDs that
              * are never issued (this happens after idle time, rarely mid-batch). */
-            waitq_push(&s->floor_waiters, w, n);
+            waitq_push(&s->floor_waiters, w);
             if ((rc = floor_start(s)) == 0)
                 return OBL_PARKED;
             waitq_remove(w);

@@ -59,7 +59,6 @@ struct obl_wait {
     /* private to the service */
     struct obl_wait *next, *prev;
     struct obl_waitq *q;
-    uint64_t n;
 };
 
 /* Opens the service (creates directories, opens the Scarab floor). Free with

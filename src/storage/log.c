@@ -72,34 +72,54 @@ static void requeue_files(struct plg_log *log, const int *fds, size_t n)
             close(fds[i]);
 }
 
-/* Drop-behind: drops s's page cache below `upto` (page-rounded down), from where the last
- * drop stopped. Under sync_mu. Advice only: a failure changes nothing that matters. */
-static void drop_cache_to(struct segment *s, int64_t upto)
+/* Drop-behind: drops fd's page cache from *dropped up to `upto` (page-rounded down) and moves
+ * *dropped there. Under sync_mu. Advice only: a failure changes nothing that matters. */
+static void drop_cache(int fd, int64_t *dropped, int64_t upto)
 {
     upto &= ~(int64_t)4095;
-    if (upto <= s->cache_dropped || atomic_load(&s->removed))
+    if (upto <= *dropped)
         return;
-    (void)posix_fadvise(s->fd, (off_t)s->cache_dropped, (off_t)(upto - s->cache_dropped),
-                        POSIX_FADV_DONTNEED);
-    s->cache_dropped = upto;
+    (void)posix_fadvise(fd, (off_t)*dropped, (off_t)(upto - *dropped), POSIX_FADV_DONTNEED);
+    *dropped = upto;
+}
+
+static void drop_segment_to(struct segment *s, int64_t upto)
+{
+    if (!atomic_load(&s->removed))
+        drop_cache(s->fd, &s->cache_dropped, upto);
+}
+
+/* A sealed segment was just synced: it keeps its cached tail until the active one holds
+ * keep_bytes; the one sealed before it (several rolls in one commit) is dropped whole. */
+static void drop_keep_sealed(struct plg_log *log, struct segment *sealed)
+{
+    if (log->d_prev) {
+        drop_segment_to(log->d_prev, log->d_prev->size);
+        segment_unref(log->d_prev);
+    }
+    segment_ref(sealed);
+    log->d_prev = sealed;
 }
 
 /* After a successful group commit that made `pos` bytes of `act` durable: keeps the newest
  * keep_bytes of the log cached (the end of the segment sealed last, then act) and drops the
- * rest. Under sync_mu. */
+ * rest, and likewise for the writeback side file (pages earlier commits wrote back). Under
+ * sync_mu. */
 static void drop_behind(struct plg_log *log, struct segment *act, int64_t pos)
 {
     int64_t keep = log->keep_bytes;
     if (log->d_prev) {
         int64_t prev_keep = keep > pos ? keep - pos : 0;
-        drop_cache_to(log->d_prev, log->d_prev->size - prev_keep);
+        drop_segment_to(log->d_prev, log->d_prev->size - prev_keep);
         if (prev_keep == 0) {
             segment_unref(log->d_prev);
             log->d_prev = NULL;
         }
     }
     if (act)
-        drop_cache_to(act, pos - keep);
+        drop_segment_to(act, pos - keep);
+    if (log->wb_fd >= 0)
+        drop_cache(log->wb_fd, &log->wb_dropped, (int64_t)lseek(log->wb_fd, 0, SEEK_END) - keep);
 }
 
 /* One group commit: syncs sealed-but-dirty segments, the directory, then the active segment,
@@ -132,16 +152,8 @@ static int flush_once(struct plg_log *log)
     for (size_t i = 0; i < ndirty; i++) {
         if (rc == 0 && !dirty[i]->removed)
             rc = segment_sync(dirty[i]);
-        if (rc == 0 && log->keep_bytes > 0 && !dirty[i]->removed) {
-            /* The newest sealed segment's tail stays cached until the active one holds
-             * keep_bytes; an older one (several rolls in one commit) is dropped whole. */
-            if (log->d_prev) {
-                drop_cache_to(log->d_prev, log->d_prev->size);
-                segment_unref(log->d_prev);
-            }
-            segment_ref(dirty[i]);
-            log->d_prev = dirty[i];
-        }
+        if (rc == 0 && log->keep_bytes > 0 && !dirty[i]->removed)
+            drop_keep_sealed(log, dirty[i]);
         segment_unref(dirty[i]);
     }
     free(dirty);
@@ -173,17 +185,8 @@ static int flush_once(struct plg_log *log)
         (void)sync_file_range(log->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (rc == 0 && act)
         rc = log->store.ops->sync(&log->store, act->fd);
-    if (rc == 0 && log->keep_bytes > 0) {
+    if (rc == 0 && log->keep_bytes > 0)
         drop_behind(log, act, pos);
-        if (log->wb_fd >= 0) { /* the side file too: pages the last commits wrote back */
-            int64_t upto = ((int64_t)lseek(log->wb_fd, 0, SEEK_END) - log->keep_bytes) & ~4095LL;
-            if (upto > log->wb_dropped) {
-                (void)posix_fadvise(log->wb_fd, (off_t)log->wb_dropped,
-                                    (off_t)(upto - log->wb_dropped), POSIX_FADV_DONTNEED);
-                log->wb_dropped = upto;
-            }
-        }
-    }
     segment_unref(act);
     pthread_mutex_unlock(&log->sync_mu);
     if (rc == 0)
@@ -208,8 +211,8 @@ static void *flusher_main(void *arg)
             break;
         /* Group commit: let writes gather for one interval, then fsync them together. With no
          * interval (fsync=always in the flusher) writes gather while the previous fsync runs;
-         * after a failed fsync it still waits 10 ms before retrying, so it never spins. */
-        /* plg_log_sync_soon cuts the interval short (not the back-off after an error). */
+         * after a failed fsync it still waits 10 ms before retrying, so it never spins.
+         * plg_log_sync_soon cuts the interval short (not that back-off). */
         int64_t wait_ms = log->f_interval_ms > 0 ? log->f_interval_ms : log->f_err ? 10 : 0;
         if (log->f_urgent && !log->f_err)
             wait_ms = 0;

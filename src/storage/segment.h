@@ -125,13 +125,14 @@ int segment_activate(struct segment *s, int32_t index_bytes);
 /* Cuts the segment at file position pos (a batch boundary) and rebuilds its state by a scan. */
 int segment_truncate(struct segment *s, int64_t pos, int32_t index_bytes);
 
+/* File position of the last index entry at or before offset (0 without one): where a scan for
+ * offset starts. Reads only the index, never the .log data. */
+int64_t segment_index_pos(const struct segment *s, int64_t offset);
+
 /*
  * Position of the first batch whose last offset is >= offset (s->size when none). Uses the
  * offset index, then walks batch headers.
  */
-/* File position of the last index entry at or before offset (0 without one): where a scan for
- * offset starts. Reads only the index, never the .log data. */
-int64_t segment_index_pos(const struct segment *s, int64_t offset);
 int64_t segment_find(const struct segment *s, int64_t offset);
 
 /* Position to start scanning for the first record with timestamp >= ts (time index). */

@@ -4,7 +4,8 @@ event loop never waits for the disk in sendfile), then answers with it unchanged
 drops the partition files from the page cache (posix_fadvise DONTNEED, as the server's own
 drop-behind or a restart would leave them) and consumes everything with kcat: the records come
 back exactly, and pyralog_fetch_cold_reads_total went up. A second consume, now from the cache,
-adds no cold read: a fetch of cached data never goes through a worker."""
+adds no cold read: a fetch of cached data never goes through a worker. A long-poll fetch whose
+data was cold still waits for min_bytes or max_wait after the read."""
 import glob
 import os
 import sys
@@ -12,6 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import kwire  # noqa: E402
 import plg  # noqa: E402
 from plg import run  # noqa: E402
 
@@ -92,6 +94,20 @@ def main():
                     break
             assert again == start, "cached data went through the worker (%s -> %s)" % (start,
                                                                                         again)
+            # min_bytes still holds after a cold read: more than the partition has, 700 ms
+            # max_wait: the answer comes at max_wait, with the data, not when the read is done.
+            assert drop_cache(d, "cold") >= 2
+            before = cold_reads(srv)
+            s = kwire.connect(srv.kafka)
+            t0 = time.time()
+            s.sendall(kwire.fetch_v4(1, [(b"cold", [(0, 0, 1 << 20)])], 700, 100 << 20, 1 << 20))
+            corr, res = kwire.parse_fetch_v4(kwire.recv_frame(s))
+            waited = time.time() - t0
+            s.close()
+            err, _hwm, recs = res[("cold", 0)]
+            assert corr == 1 and err == 0 and len(recs) > 0, res
+            assert cold_reads(srv) > before, "the fetch did not go through the worker"
+            assert 0.6 <= waited < 5, "answered after %.2f s, not at max_wait" % waited
             assert srv.stop() == 0
     print("ok")
 

@@ -20,7 +20,7 @@
 
 #define EXT4_SUPER_MAGIC 0xEF53
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 static off_t file_size(const char *name)
 {

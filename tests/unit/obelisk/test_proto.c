@@ -14,7 +14,7 @@
 #include "obelisk/service.h"
 #include "pyralog/pyralog.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 static void test_frames_and_requests(void **state)
 {

@@ -14,7 +14,7 @@
 #include "pyralog/obelisk.h"
 #include "pyralog/pyralog.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 static int64_t fake_now, fake_mono, slept;
 static int64_t fake_clock(void *ctx)

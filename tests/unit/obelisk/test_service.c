@@ -22,7 +22,7 @@
 #include "obelisk/service.h"
 #include "pyralog/pyralog.h"
 
-#include "tmpdir.h"
+#include "../tmpdir.h"
 
 /* ---- a file system whose fsync blocks while the gate is closed, or fails ---- */
 struct gate {

@@ -1,0 +1,32 @@
+# server_lib.sh — sourced by bench scripts that run `pyralog server` on this machine:
+#   start_server PYRALOG_BIN   a server on free loopback ports with a temp data dir under
+#                              ${BENCH_TMP:-/tmp} and ${SERVER_ARGS:-}; sets B (Kafka address),
+#                              SPID, DATA; stops the previous one first; fails if it is not ready
+#   stop_server                kills it by PID and removes its data dir (also on EXIT)
+#   server_cpu_ms              its CPU time so far (user + system), in ms
+# shellcheck shell=bash
+SPID=
+DATA=
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+stop_server() {
+  if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; fi
+  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
+  SPID= DATA=
+}
+trap stop_server EXIT
+start_server() {
+  stop_server
+  DATA=$(mktemp -d "${BENCH_TMP:-/tmp}"/pyralog-bench-XXXXXX)
+  B=127.0.0.1:$(free_port)
+  # shellcheck disable=SC2086
+  "$1" server --data-dir "$DATA/data" --kafka-listen "$B" \
+    --http-listen 127.0.0.1:"$(free_port)" ${SERVER_ARGS:-} 2>"$DATA/server.log" &
+  SPID=$!
+  for _ in $(seq 100); do grep -qs "pyralog server ready" "$DATA/server.log" && break; sleep 0.05; done
+  if ! grep -qs "pyralog server ready" "$DATA/server.log"; then
+    cat "$DATA/server.log" >&2
+    return 1
+  fi
+}
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+server_cpu_ms() { awk -v t="$TICK_MS" '{ print ($14 + $15) * t }' /proc/"$SPID"/stat; }
