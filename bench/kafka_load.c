@@ -6,14 +6,16 @@
  *              [--in-flight K] [--linger-ms MS] [--batch-bytes B] [--rate R] [--partitions P]
  *              [--compression none|gzip|snappy|lz4|zstd]
  *   kafka_load --mode consume --bootstrap H:P --topic T --count N [--fetch-max-bytes B]
- *   (both: [--debug CONTEXTS], librdkafka debug logging)
+ *   (both: [--debug CONTEXTS], librdkafka debug logging; [--conf KEY=VALUE], repeatable, any
+ *   librdkafka property, applied after the tool's own settings)
  *
  * produce: sends N records of B random-ish bytes (no key, round-robin over partitions),
  * --rate caps records/s (0 = as fast as possible; with a rate, a poller thread takes the delivery
  * reports as they arrive); creates the topic with --partitions when it does not exist. Reports
  * records/s, MB/s and produce latency percentiles (send call to delivery report) in ms. consume:
- * reads N records from the beginning of every partition with the group-less consumer and reports
- * records/s and MB/s. Output: one human line and one machine line starting with "RESULT".
+ * reads N records from the beginning of every partition with the group-less consumer (callback
+ * API, see run_consume) and reports records/s and MB/s. Output: one human line and one machine line
+ * starting with "RESULT".
  *
  * Allocator: built with jemalloc where it is installed (CMakeLists.txt; the RESULT line says
  * alloc=jemalloc|glibc). librdkafka's consumer allocates and frees one op per message across its
@@ -48,6 +50,9 @@ static double now_s(void)
 struct opts {
     const char *mode, *bootstrap, *topic, *acks, *compression, *debug;
     long count, size, in_flight, linger_ms, batch_bytes, rate, partitions, fetch_max;
+    const char *conf[2 * 16 + 1]; /* --conf K=V pairs, applied after the tool's own settings */
+    char conf_buf[2048];
+    size_t nconf, conf_used;
 };
 
 struct pstate {
@@ -122,6 +127,12 @@ static rd_kafka_t *make(rd_kafka_type_t type, const struct opts *o, const char *
         rd_kafka_conf_set(conf, "debug", o->debug, err, sizeof err);
     for (int i = 0; kv && kv[i]; i += 2)
         if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+            fprintf(stderr, "kafka_load: %s\n", err);
+            exit(2);
+        }
+    for (size_t i = 0; i < o->nconf; i += 2)
+        if (rd_kafka_conf_set(conf, o->conf[i], o->conf[i + 1], err, sizeof err) !=
+            RD_KAFKA_CONF_OK) {
             fprintf(stderr, "kafka_load: %s\n", err);
             exit(2);
         }
@@ -298,6 +309,24 @@ static int run_produce(const struct opts *o)
     return st.failed ? 1 : 0;
 }
 
+struct cstate {
+    long count, got, timed; /* wanted, received, received after the first call */
+    size_t tbytes;          /* bytes of the timed ones */
+    bool timing;
+};
+
+static void on_msg(rd_kafka_message_t *m, void *opaque)
+{
+    struct cstate *cs = opaque;
+    if (m->err || cs->got >= cs->count)
+        return;
+    cs->got++;
+    if (cs->timing) {
+        cs->timed++;
+        cs->tbytes += m->len;
+    }
+}
+
 static int run_consume(const struct opts *o)
 {
     char fmax[32];
@@ -322,35 +351,34 @@ static int run_consume(const struct opts *o)
     double t0 = now_s();
     for (int p = 0; p < np; p++)
         rd_kafka_consume_start_queue(rkt, p, RD_KAFKA_OFFSET_BEGINNING, q);
-    long got = 0;
     /* The rate covers what arrived after the first call that returned records, from that call
      * to the last one (the first call's records are not timed, so they are not counted). Before
      * it: librdkafka sometimes starts a partition before it has joined its broker thread and
      * then retries the offset lookup on a 500 ms timer ("no current leader for partition"), a
      * client-side race that says nothing about the broker; that wait is printed as first_ms.
-     * Each call asks for at most the records still missing, so the last one does not wait out
-     * its timeout for a batch that cannot fill. */
+     * Each call waits (up to 100 ms) only while nothing is queued, then hands every queued
+     * record to on_msg, so the last call returns as soon as the last record arrived.
+     *
+     * The callback API, not rd_kafka_consume_batch_queue: librdkafka's consumer allocates one
+     * op per record on its broker thread and this thread frees it; the batch call takes the
+     * queue lock once per record while the broker thread appends to the same queue, the
+     * callback call moves the whole queue out under one lock (client CPU per 2M records, medians of
+     * 12 alternating runs: 0.395 -> 0.335 s; BENCHMARKS.md, fourth session). */
     double first = 0, last = now_s();
-    long timed = 0;    /* records after the first call */
-    size_t tbytes = 0; /* their bytes */
-    while (got < o->count && now_s() - last < 10) {
-        rd_kafka_message_t *batch[1024];
-        long want = o->count - got < 1024 ? o->count - got : 1024;
-        ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, (size_t)want);
-        for (ssize_t i = 0; i < n; i++) {
-            if (!batch[i]->err) {
-                got++;
-                timed += first > 0;
-                tbytes += first > 0 ? batch[i]->len : 0;
-            }
-            rd_kafka_message_destroy(batch[i]);
-        }
-        if (n > 0) {
+    struct cstate cs = {.count = o->count};
+    while (cs.got < o->count && now_s() - last < 10) {
+        long before = cs.got;
+        rd_kafka_consume_callback_queue(q, 100, on_msg, &cs);
+        if (cs.got > before) { /* not for calls that served only librdkafka's own events */
             last = now_s();
-            if (!first)
+            if (!first) {
                 first = last;
+                cs.timing = true;
+            }
         }
     }
+    long got = cs.got, timed = cs.timed;
+    size_t tbytes = cs.tbytes;
     double secs = last - first;
     double rps = timed > 0 && secs > 0 ? (double)timed / secs : 0;
     double mbs = timed > 0 && secs > 0 ? (double)tbytes / secs / 1e6 : 0;
@@ -359,8 +387,8 @@ static int run_consume(const struct opts *o)
            "first records %.1f ms after start\n",
            got, timed, secs, rps, mbs, first_ms);
     printf("RESULT mode=consume records=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
-           "first_ms=%.1f alloc=" ALLOC_NAME "\n",
-           got, secs, rps, mbs, first_ms);
+           "first_ms=%.1f alloc=" ALLOC_NAME " malloc_conf=%s\n",
+           got, secs, rps, mbs, first_ms, getenv("MALLOC_CONF") ? getenv("MALLOC_CONF") : "-");
     for (int p = 0; p < np; p++)
         rd_kafka_consume_stop(rkt, p);
     rd_kafka_queue_destroy(q);
@@ -412,7 +440,19 @@ int main(int argc, char **argv)
             o.debug = v;
         else if (!strcmp(a, "--fetch-max-bytes"))
             o.fetch_max = atol(v);
-        else {
+        else if (!strcmp(a, "--conf")) {
+            size_t len = strlen(v) + 1;
+            char *eq = strchr(v, '=');
+            if (!eq || o.nconf + 2 > 2 * 16 || o.conf_used + len > sizeof o.conf_buf) {
+                fprintf(stderr, "kafka_load: --conf wants KEY=VALUE (at most 16)\n");
+                return 2;
+            }
+            char *kv = memcpy(o.conf_buf + o.conf_used, v, len);
+            o.conf_used += len;
+            kv[eq - v] = '\0';
+            o.conf[o.nconf++] = kv;
+            o.conf[o.nconf++] = kv + (eq - v) + 1;
+        } else {
             fprintf(stderr, "kafka_load: unknown option %s\n", a);
             return 2;
         }
@@ -421,6 +461,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: see the comment at the top of bench/kafka_load.c\n");
         return 2;
     }
+#ifdef PLG_JEMALLOC
+    /* The consumer runs with jemalloc's memory in transparent huge pages, set before jemalloc
+     * starts (hence the exec; an explicit MALLOC_CONF is left alone). librdkafka's per-record
+     * ops make the consumer touch ~60 MB when its queue runs ahead; in 4 KiB pages that is
+     * 15,000-50,000 faults, and on this VM a fault on a page the host has taken back is slow:
+     * the runs with many faults were the slow ones. The producer keeps 4 KiB pages: with huge
+     * pages its p99 at half peak had 34 ms outliers (compaction). BENCHMARKS.md, fourth
+     * session. */
+    if (!strcmp(o.mode, "consume") && !getenv("MALLOC_CONF")) {
+        setenv("MALLOC_CONF", "thp:always", 1);
+        execv("/proc/self/exe", argv);
+        unsetenv("MALLOC_CONF"); /* exec failed: run as is */
+    }
+#endif
     if (!strcmp(o.mode, "produce"))
         return run_produce(&o);
     if (!strcmp(o.mode, "consume"))

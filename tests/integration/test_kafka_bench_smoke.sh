@@ -46,5 +46,32 @@ grep -Eq "^median p99 at half peak: acks=1 $num ms \($num\), acks=all $num ms \(
 grep -Eq "^idle RSS of a fresh server: [0-9]+ KiB" "$OUT" || fail "no idle RSS line"
 [ -z "$(ls -A "$TMP")" ] || fail "temp data dirs left behind: $(ls "$TMP")"
 if pgrep -f "$TMP/pyralog-bench-" >/dev/null; then fail "a server is still running"; fi
+
+# kafka_load itself: --conf passes librdkafka properties through (a bad one is refused with exit
+# 2), and the consumer counts exactly the records asked for with the callback API.
+(
+  export BENCH_TMP=$TMP
+  # shellcheck source=bench/server_lib.sh
+  . "$SRC/bench/server_lib.sh"
+  start_server "$BUILD/pyralog"
+  LOAD=$BUILD/kafka_load
+  timeout 60 "$LOAD" --bootstrap "$B" --topic conf --partitions 2 --count 3000 --acks all \
+    --conf linger.ms=2 | grep -q "^RESULT mode=produce records=3000 " || exit 11
+  out=$(timeout 60 "$LOAD" --bootstrap "$B" --mode consume --topic conf --count 3000 \
+    --conf fetch.wait.max.ms=50) || exit 12
+  echo "$out" | grep -q "^RESULT mode=consume records=3000 " || exit 13
+  if echo "$out" | grep -q "alloc=jemalloc"; then
+    echo "$out" | grep -q "malloc_conf=thp:always" || exit 14
+  fi
+  rc=0
+  "$LOAD" --bootstrap "$B" --mode consume --topic conf --count 1 --conf no.such.property=1 \
+    2>"$TMP/err" || rc=$?
+  [ "$rc" -eq 2 ] && grep -q "no.such.property" "$TMP/err" || exit 15
+  rc=0
+  "$LOAD" --bootstrap "$B" --mode consume --topic conf --count 1 --conf novalue 2>/dev/null || rc=$?
+  [ "$rc" -eq 2 ] || exit 16
+  rm -f "$TMP/err"
+) >>"$OUT" 2>>"$ERR" || fail "kafka_load --conf / consume check $?"
+[ -z "$(ls -A "$TMP")" ] || fail "temp data dirs left behind: $(ls "$TMP")"
 cat "$OUT"
 echo "ok"
