@@ -72,15 +72,31 @@ static void requeue_files(struct plg_log *log, const int *fds, size_t n)
             close(fds[i]);
 }
 
-/* Drop-behind: drops fd's page cache from *dropped up to `upto` (page-rounded down) and moves
- * *dropped there. Under sync_mu. Advice only: a failure changes nothing that matters. */
+/* The page cache holds files in folios of up to 2 MiB (ext4 has large folios since Linux
+ * 6.16; this VM runs 6.18), and advice over a range drops only the folios wholly inside it:
+ * with page-aligned ranges every commit left the folio across its boundary cached for good, and
+ * a 1 GiB segment kept 80-380 MB (BENCHMARKS.md, fourth session). So ranges end on a
+ * DROP_ALIGN boundary, and each one starts one DROP_ALIGN before the last (for folios the
+ * kernel could not drop then: dirty, locked or larger). */
+#define DROP_ALIGN ((int64_t)2 << 20)
+
+/* Drop-behind: drops fd's page cache up to `upto` (rounded down to DROP_ALIGN), from
+ * DROP_ALIGN before *dropped, and moves *dropped there. Under sync_mu. Advice only: a failure
+ * changes nothing that matters. */
 static void drop_cache(int fd, int64_t *dropped, int64_t upto)
 {
-    upto &= ~(int64_t)4095;
+    upto &= ~(DROP_ALIGN - 1);
     if (upto <= *dropped)
         return;
-    (void)posix_fadvise(fd, (off_t)*dropped, (off_t)(upto - *dropped), POSIX_FADV_DONTNEED);
+    int64_t from = *dropped > DROP_ALIGN ? *dropped - DROP_ALIGN : 0;
+    (void)posix_fadvise(fd, (off_t)from, (off_t)(upto - from), POSIX_FADV_DONTNEED);
     *dropped = upto;
+}
+
+/* The whole file (len 0: to its end), for files that left the window. */
+static void drop_whole(int fd)
+{
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 }
 
 static void drop_segment_to(struct segment *s, int64_t upto)
@@ -94,7 +110,8 @@ static void drop_segment_to(struct segment *s, int64_t upto)
 static void drop_keep_sealed(struct plg_log *log, struct segment *sealed)
 {
     if (log->d_prev) {
-        drop_segment_to(log->d_prev, log->d_prev->size);
+        if (!atomic_load(&log->d_prev->removed))
+            drop_whole(log->d_prev->fd);
         segment_unref(log->d_prev);
     }
     segment_ref(sealed);
@@ -103,23 +120,63 @@ static void drop_keep_sealed(struct plg_log *log, struct segment *sealed)
 
 /* After a successful group commit that made `pos` bytes of `act` durable: keeps the newest
  * keep_bytes of the log cached (the end of the segment sealed last, then act) and drops the
- * rest, and likewise for the writeback side file (pages earlier commits wrote back). Under
- * sync_mu. */
+ * rest, and likewise for the writeback side files (the current one and the one before it).
+ * Under sync_mu, after the commit's offset was published: this costs ~0.1 ms per MB dropped,
+ * which acks=all waiters should not wait for. */
 static void drop_behind(struct plg_log *log, struct segment *act, int64_t pos)
 {
     int64_t keep = log->keep_bytes;
     if (log->d_prev) {
         int64_t prev_keep = keep > pos ? keep - pos : 0;
-        drop_segment_to(log->d_prev, log->d_prev->size - prev_keep);
-        if (prev_keep == 0) {
+        if (prev_keep > 0) {
+            drop_segment_to(log->d_prev, log->d_prev->size - prev_keep);
+        } else {
+            if (!atomic_load(&log->d_prev->removed))
+                drop_whole(log->d_prev->fd);
             segment_unref(log->d_prev);
             log->d_prev = NULL;
         }
     }
     if (act)
         drop_segment_to(act, pos - keep);
+    int64_t wb_len = log->wb_fd >= 0 ? (int64_t)lseek(log->wb_fd, 0, SEEK_END) : 0;
     if (log->wb_fd >= 0)
-        drop_cache(log->wb_fd, &log->wb_dropped, (int64_t)lseek(log->wb_fd, 0, SEEK_END) - keep);
+        drop_cache(log->wb_fd, &log->wb_dropped, wb_len - keep);
+    if (log->wb_prev >= 0) {
+        int64_t prev_keep = keep > wb_len ? keep - wb_len : 0;
+        if (prev_keep > 0) {
+            drop_cache(log->wb_prev, &log->wb_prev_dropped, log->wb_prev_end - prev_keep);
+        } else {
+            drop_whole(log->wb_prev);
+            close(log->wb_prev);
+            log->wb_prev = -1;
+        }
+    }
+}
+
+/* A new writeback file replaces wb_fd. With drop-behind the old one (a sealed segment's tree
+ * file) gets its writeback started and keeps its cached tail while the new one is shorter
+ * than keep_bytes, like a sealed segment (drop_behind); it is closed once dropped whole.
+ * Under sync_mu. */
+static void switch_writeback(struct plg_log *log, int next)
+{
+    int old = log->wb_fd;
+    int64_t old_dropped = log->wb_dropped;
+    log->wb_fd = next;
+    log->wb_dropped = 0;
+    if (old < 0)
+        return;
+    if (log->keep_bytes <= 0) {
+        close(old);
+        return;
+    }
+    if (log->wb_prev >= 0) { /* two switches within one window: the older goes now */
+        drop_whole(log->wb_prev);
+        close(log->wb_prev);
+    }
+    log->wb_prev = old;
+    log->wb_prev_end = (int64_t)lseek(old, 0, SEEK_END);
+    log->wb_prev_dropped = old_dropped;
 }
 
 /* One group commit: syncs sealed-but-dirty segments, the directory, then the active segment,
@@ -149,14 +206,9 @@ static int flush_once(struct plg_log *log)
     pthread_mutex_unlock(&log->mu);
 
     int rc = 0;
-    for (size_t i = 0; i < ndirty; i++) {
-        if (rc == 0 && !dirty[i]->removed)
+    for (size_t i = 0; rc == 0 && i < ndirty; i++)
+        if (!dirty[i]->removed)
             rc = segment_sync(dirty[i]);
-        if (rc == 0 && log->keep_bytes > 0 && !dirty[i]->removed)
-            drop_keep_sealed(log, dirty[i]);
-        segment_unref(dirty[i]);
-    }
-    free(dirty);
     size_t done = 0;
     for (; rc == 0 && done < nfiles; done++) {
         if (fdatasync(files[done]) != 0) {
@@ -175,22 +227,25 @@ static int flush_once(struct plg_log *log)
         log->f_sync_dir = true;
         pthread_mutex_unlock(&log->mu);
     }
-    if (wb_next != -2) { /* a new writeback file (plg_log_writeback_file) */
-        if (log->wb_fd >= 0)
-            close(log->wb_fd);
-        log->wb_fd = wb_next;
-        log->wb_dropped = 0;
-    }
+    if (wb_next != -2) /* a new writeback file (plg_log_writeback_file) */
+        switch_writeback(log, wb_next);
     if (rc == 0 && log->wb_fd >= 0)
         (void)sync_file_range(log->wb_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (rc == 0 && act)
         rc = log->store.ops->sync(&log->store, act->fd);
-    if (rc == 0 && log->keep_bytes > 0)
-        drop_behind(log, act, pos);
-    segment_unref(act);
-    pthread_mutex_unlock(&log->sync_mu);
     if (rc == 0)
         durable_advance(log, target, gen);
+    if (rc == 0 && log->keep_bytes > 0) {
+        for (size_t i = 0; i < ndirty; i++)
+            if (!dirty[i]->removed)
+                drop_keep_sealed(log, dirty[i]);
+        drop_behind(log, act, pos);
+    }
+    for (size_t i = 0; i < ndirty; i++)
+        segment_unref(dirty[i]);
+    free(dirty);
+    segment_unref(act);
+    pthread_mutex_unlock(&log->sync_mu);
     return rc;
 }
 
@@ -668,7 +723,7 @@ int plg_log_open(const char *dir, const struct plg_log_options *opts, plg_log_t 
     log->always_in_flusher = opts->always_in_flusher;
     log->keep_bytes = opts->cache_keep_bytes > 0 && !opts->memory_only ? opts->cache_keep_bytes : 0;
     log->f_wb_next = -2;
-    log->wb_fd = -1;
+    log->wb_fd = log->wb_prev = -1;
     log->clock_ms = opts->clock_ms ? opts->clock_ms : real_clock;
     log->clock_ctx = opts->clock_ctx;
     pthread_mutex_init(&log->mu, NULL);
@@ -736,6 +791,8 @@ int plg_log_close(plg_log_t *log)
         close(log->f_wb_next);
     if (log->wb_fd >= 0)
         close(log->wb_fd);
+    if (log->wb_prev >= 0)
+        close(log->wb_prev);
     for (size_t i = 0; i < log->nsegs; i++)
         segment_unref(log->segs[i]);
     free(log->segs);

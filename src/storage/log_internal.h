@@ -57,6 +57,9 @@ struct plg_log {
     int f_wb_next;            /* under mu: plg_log_writeback_file's newest fd, -2 if none new */
     int wb_fd;                /* under sync_mu: the file whose writeback commits start, or -1 */
     int64_t wb_dropped;       /* under sync_mu: wb_fd's page cache dropped below this (keep) */
+    int wb_prev;              /* under sync_mu: the writeback file before wb_fd, or -1 */
+    int64_t wb_prev_end;      /* under sync_mu: its size when it was replaced */
+    int64_t wb_prev_dropped;  /* under sync_mu: its page cache dropped below this */
     int64_t keep_bytes;       /* plg_log_options.cache_keep_bytes, fixed after open */
     struct segment *d_prev;   /* under sync_mu: sealed segment whose cached tail is kept */
 };

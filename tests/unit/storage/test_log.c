@@ -661,15 +661,17 @@ static void test_drop_behind(void **state)
     for (int keep_on = 0; keep_on < 2; keep_on++) {
         struct plg_log_config c;
         plg_log_config_init(&c);
-        c.segment_bytes = 4 << 20;
+        c.segment_bytes = 8 << 20;
         c.retention_ms = -1;
         c.fsync_interval_ms = 60000;
         struct plg_log_options o = disk_opts(&c);
         o.cache_keep_bytes = keep_on ? 1 << 20 : 0;
         plg_log_t *log = open_log(&o);
-        /* ~7 MiB in ~64 KiB batches: one sealed segment (base 0) and an active one. */
+        /* ~13 MiB in ~64 KiB batches: one sealed segment (base 0) and an active one. A commit
+         * every 3 batches, so the drops end inside large folios (each one left a folio cached
+         * before drops were aligned to 2 MiB). */
         int64_t second = -1;
-        for (int i = 0; i < 112; i++) {
+        for (int i = 0; i < 208; i++) {
             size_t len;
             uint8_t *b = make_batch(64, 1000, 1, i, 0, &len);
             struct plg_append_info info;
@@ -677,6 +679,8 @@ static void test_drop_behind(void **state)
             free(b);
             if (plg_log_segment_count(log) == 2 && second < 0)
                 second = info.base_offset;
+            if (i % 3 == 2)
+                assert_int_equal(plg_log_flush(log), 0);
         }
         assert_true(second > 0);
         /* A side file (plg_log_writeback_file) of 3 MiB, written back already: the commit
@@ -704,11 +708,14 @@ static void test_drop_behind(void **state)
         struct stat st0, st1;
         assert_int_equal(fstat(fd0, &st0), 0);
         assert_int_equal(fstat(fd1, &st1), 0);
-        assert_true(st1.st_size > (2 << 20));
+        assert_true(st1.st_size > (4 << 20));
+        /* The active one is dropped up to end - keep rounded down to 2 MiB (large folios). */
+        off_t cut = (st1.st_size - (1 << 20)) & ~(off_t)((2 << 20) - 1);
+        assert_true(cut >= (2 << 20) && cut <= st1.st_size - (1 << 20));
         size_t sealed = resident_pages(fd0, 0, st0.st_size);
-        size_t head = resident_pages(fd1, 0, st1.st_size - (1 << 20) - 4096);
+        size_t head = resident_pages(fd1, 0, cut);
         size_t tail = resident_pages(fd1, st1.st_size - (1 << 20) + 4096, st1.st_size);
-        size_t n0 = (size_t)st0.st_size / 4096, nhead = (size_t)(st1.st_size - (1 << 20)) / 4096;
+        size_t n0 = (size_t)st0.st_size / 4096, nhead = (size_t)cut / 4096;
         /* The kernel may keep a few pages it has not put on its LRU lists yet: allow 5%. */
         if (keep_on) {
             assert_true(sealed <= n0 / 20);
@@ -747,6 +754,66 @@ static void test_drop_behind(void **state)
         snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", dir);
         assert_int_equal(system(cmd), 0);
     }
+}
+
+/* Writes `mib` MiB to a new file under dir, syncs it and returns an fd of it. */
+static int synced_file(const char *name, int mib)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    static char chunk[1 << 20];
+    memset(chunk, 't', sizeof chunk);
+    for (int k = 0; k < mib; k++)
+        assert_int_equal(pwrite(fd, chunk, sizeof chunk, (off_t)k << 20), sizeof chunk);
+    assert_int_equal(fdatasync(fd), 0);
+    return fd;
+}
+
+/* A new writeback file (a new segment's tree file) replaces the old one: the old one keeps its
+ * cached tail while the new one is shorter than keep, and is dropped whole once the new one
+ * reaches keep. (Before, the old one was closed as it was, and every sealed segment's tree
+ * file kept keep bytes cached for good.) Ranges are dropped in 2 MiB units (large folios). */
+static void test_drop_behind_switch(void **state)
+{
+    (void)state;
+    struct statfs sf;
+    assert_int_equal(statfs(dir, &sf), 0);
+    if (sf.f_type == TMPFS_MAGIC) {
+        print_message("skipped: %s is tmpfs (no page-cache advice)\n", dir);
+        skip();
+    }
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    c.retention_ms = -1;
+    c.fsync_interval_ms = 60000;
+    struct plg_log_options o = disk_opts(&c);
+    o.cache_keep_bytes = 4 << 20;
+    plg_log_t *log = open_log(&o);
+    append_n(log, 4);
+    int old = synced_file("old", 6);
+    assert_true(plg_log_writeback_file(log, fcntl(old, F_DUPFD_CLOEXEC, 0)));
+    assert_int_equal(plg_log_flush(log), 0);
+    assert_true(resident_pages(old, 0, 2 << 20) <= 25);
+    assert_true(resident_pages(old, 2 << 20, 6 << 20) >= 1000);
+    /* The new file holds 2 MiB: the old one keeps its newest 2 MiB. */
+    int cur = synced_file("new", 2);
+    assert_true(plg_log_writeback_file(log, fcntl(cur, F_DUPFD_CLOEXEC, 0)));
+    append_n(log, 1);
+    assert_int_equal(plg_log_flush(log), 0);
+    assert_true(resident_pages(old, 0, 4 << 20) <= 50);
+    assert_true(resident_pages(old, 4 << 20, 6 << 20) >= 500);
+    /* It reaches keep: the old one goes whole. */
+    close(cur);
+    cur = synced_file("new", 4);
+    append_n(log, 1);
+    assert_int_equal(plg_log_flush(log), 0);
+    assert_true(resident_pages(old, 0, 6 << 20) <= 75);
+    assert_true(resident_pages(cur, 0, 4 << 20) >= 1000);
+    close(old);
+    close(cur);
+    assert_int_equal(plg_log_close(log), 0);
 }
 
 static void test_fsync_never_and_flush(void **state)
@@ -1315,6 +1382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fsync_always_in_flusher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_soon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_behind_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writeback_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_never_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_file, setup, teardown),
