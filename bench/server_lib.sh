@@ -2,7 +2,7 @@
 #   start_server PYRALOG_BIN   a server on free loopback ports with a temp data dir under
 #                              ${BENCH_TMP:-/tmp} and ${SERVER_ARGS:-}; sets B (Kafka address),
 #                              SPID, DATA; stops the previous one first; fails if it is not ready
-#   stop_server                kills it by PID and removes its data dir (also on EXIT)
+#   stop_server                kills it by PID, removes its data dir and syncs (also on EXIT)
 #   server_cpu_ms              its CPU time so far (user + system), in ms
 # shellcheck shell=bash
 SPID=
@@ -10,12 +10,15 @@ DATA=
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 stop_server() {
   if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; fi
-  if [ -n "$DATA" ]; then rm -rf "$DATA"; fi
+  # sync: the file system's work for the removal (journal commit, online discard of GBs of
+  # freed blocks) happens here rather than under the next section's fsyncs.
+  if [ -n "$DATA" ]; then rm -rf "$DATA" && sync; fi
   SPID= DATA=
 }
 trap stop_server EXIT
 start_server() {
   stop_server
+  sync # whatever ran before (an earlier benchmark's removed data dir) settles first
   DATA=$(mktemp -d "${BENCH_TMP:-/tmp}"/pyralog-bench-XXXXXX)
   B=127.0.0.1:$(free_port)
   # shellcheck disable=SC2086
