@@ -363,7 +363,7 @@ static int run_consume(const struct opts *o)
      * op per record on its broker thread and this thread frees it; the batch call takes the
      * queue lock once per record while the broker thread appends to the same queue, the
      * callback call moves the whole queue out under one lock (client CPU per 2M records, medians of
-     * 12 alternating runs: 0.395 -> 0.335 s; BENCHMARKS.md, fourth session). */
+     * 12 alternating runs: 0.39 -> 0.345 s; BENCHMARKS.md, fourth session). */
     double first = 0, last = now_s();
     struct cstate cs = {.count = o->count};
     while (cs.got < o->count && now_s() - last < 10) {
