@@ -155,9 +155,9 @@ static void drop_behind(struct plg_log *log, struct segment *act, int64_t pos)
 }
 
 /* A new writeback file replaces wb_fd. With drop-behind the old one (a sealed segment's tree
- * file) gets its writeback started and keeps its cached tail while the new one is shorter
- * than keep_bytes, like a sealed segment (drop_behind); it is closed once dropped whole.
- * Under sync_mu. */
+ * file, synced by the ptree through plg_log_sync_file) keeps its cached tail while the new one
+ * is shorter than keep_bytes, like a sealed segment (drop_behind), and is closed once dropped
+ * whole. Under sync_mu. */
 static void switch_writeback(struct plg_log *log, int next)
 {
     int old = log->wb_fd;
