@@ -640,6 +640,17 @@ static size_t resident_pages(int fd, off_t from, off_t to)
  * bytes, the active one up to end - keep; a side file's written-back pages likewise); the
  * newest keep bytes stay. With keep 0 all stays.
  * Page-cache advice does nothing on tmpfs, so the test needs a disk file system there. */
+/* Page-cache advice does nothing on tmpfs: the drop-behind tests need a disk file system. */
+static void skip_on_tmpfs(void)
+{
+    struct statfs sf;
+    assert_int_equal(statfs(dir, &sf), 0);
+    if (sf.f_type == TMPFS_MAGIC) {
+        print_message("skipped: %s is tmpfs (no page-cache advice)\n", dir);
+        skip();
+    }
+}
+
 static int open_segment_file(int64_t base)
 {
     char path[512];
@@ -652,12 +663,7 @@ static int open_segment_file(int64_t base)
 static void test_drop_behind(void **state)
 {
     (void)state;
-    struct statfs sf;
-    assert_int_equal(statfs(dir, &sf), 0);
-    if (sf.f_type == TMPFS_MAGIC) {
-        print_message("skipped: %s is tmpfs (no page-cache advice)\n", dir);
-        skip();
-    }
+    skip_on_tmpfs();
     for (int keep_on = 0; keep_on < 2; keep_on++) {
         struct plg_log_config c;
         plg_log_config_init(&c);
@@ -778,12 +784,7 @@ static int synced_file(const char *name, int mib)
 static void test_drop_behind_switch(void **state)
 {
     (void)state;
-    struct statfs sf;
-    assert_int_equal(statfs(dir, &sf), 0);
-    if (sf.f_type == TMPFS_MAGIC) {
-        print_message("skipped: %s is tmpfs (no page-cache advice)\n", dir);
-        skip();
-    }
+    skip_on_tmpfs();
     struct plg_log_config c;
     plg_log_config_init(&c);
     c.retention_ms = -1;
