@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import kwire  # noqa: E402
 import plg  # noqa: E402
 from plg import run  # noqa: E402
-from probe import Prober  # noqa: E402
+from probe import start_prober  # noqa: E402
 
 PARTS = 500
 KERR_UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -97,11 +97,7 @@ def main():
         blocker = os.path.join(d, "meta", "topics.json.tmp")
         with plg.server(d) as srv:
             b = ["--bootstrap", srv.kafka]
-            r = run(plg.BIN, "topic", "create", "probe", *b)
-            assert r.returncode == 0, r.stderr
-            prober = Prober(srv.kafka, "probe")
-            prober.start()
-            time.sleep(0.3)
+            prober = start_prober(plg.BIN, srv.kafka)
             os.mkdir(blocker)
 
             t0 = time.time()
@@ -140,9 +136,7 @@ def main():
             assert registry(d)["doomed"]["partitions"] == 2
             assert metadata_autocreate(srv.kafka, "auto1") == 0
             assert "auto1" in registry(d)
-            prober.stop.set()
-            prober.join(30)
-            assert prober.error is None, prober.error
+            prober.finish()
             assert len(prober.samples) > 0
             print("ok: the names are free once the fault is gone; probes: %d" %
                   len(prober.samples))
