@@ -1013,6 +1013,8 @@ struct create_job {
     struct btopic *t;
     int rc;
     char why[256];
+    int reg_rc;     /* the failed registry write being rolled back (create_rolled_back) */
+    uint8_t id[16]; /* the new topic's uuid, once inserted */
     broker_create_cb done;
     void *ctx;
 };
@@ -1131,21 +1133,62 @@ static void create_job_free(struct create_job *j)
     free(j);
 }
 
-static void create_registered(void *ctx, int rc)
+/* The create is over (j->done told, waiters woken): frees the job. */
+static void create_finish(struct create_job *j, int rc)
 {
-    struct create_job *j = ctx;
-    if (rc) {
-        snprintf(j->why, sizeof j->why, "cannot persist the topic registry: %s", plg_strerror(rc));
-        /* Like the synchronous path: a topic that is not in the registry is not created. */
-        if (!j->b->closed)
-            broker_topic_delete(j->b, j->name);
-    } else {
-        PLG_INFO("broker", "msg=\"topic created\" topic=%s partitions=%d", j->name, j->npart);
-    }
     j->done(j->ctx, rc, j->why);
     name_settled(j->b, j->name);
     broker_unref(j->b);
     create_job_free(j);
+}
+
+static int topic_delete_start(struct broker *b, const char *name, bool rollback,
+                              broker_done_cb done, void *ctx);
+
+/* The rollback of a create whose registry write failed is over: the topic's files are gone. */
+static void create_rolled_back(void *ctx, int rc)
+{
+    struct create_job *j = ctx;
+    if (rc)
+        PLG_WARN("broker",
+                 "msg=\"registry not rewritten after a failed create; files removed\" topic=%s "
+                 "error=\"%s\"",
+                 j->name, plg_strerror(rc));
+    create_finish(j, j->reg_rc);
+}
+
+static void create_registered(void *ctx, int rc)
+{
+    struct create_job *j = ctx;
+    struct broker *b = j->b;
+    if (rc == 0) {
+        PLG_INFO("broker", "msg=\"topic created\" topic=%s partitions=%d", j->name, j->npart);
+        create_finish(j, 0);
+        return;
+    }
+    snprintf(j->why, sizeof j->why, "cannot persist the topic registry: %s", plg_strerror(rc));
+    j->reg_rc = rc;
+    /* A topic that is not in the registry is not created: it leaves the topic list now and its
+     * files go on a worker, like a DeleteTopics; the client is answered once they are gone (the
+     * name is free again then). At shutdown the broker closes it with the others. Another job
+     * may have deleted the topic meanwhile (the name is not reserved during the registry write):
+     * only the topic this job inserted, by uuid, is rolled back. */
+    struct btopic *t = broker_topic_find(b, j->name, strlen(j->name));
+    if (b->closed || !t || memcmp(t->id, j->id, sizeof j->id)) {
+        create_finish(j, rc);
+        return;
+    }
+    int drc = topic_delete_start(b, j->name, true, create_rolled_back, j);
+    if (drc == 0)
+        return;
+    if (drc == PLG_ENOMEM) /* no memory for a job: on the loop, the old way */
+        broker_topic_delete(b, j->name);
+    else /* PLG_ESTATE: partitions are being added; the topic stays until a restart */
+        PLG_WARN("broker",
+                 "msg=\"cannot roll back a create whose registry write failed\" topic=%s "
+                 "error=\"%s\"",
+                 j->name, plg_strerror(drc));
+    create_finish(j, rc);
 }
 
 static void create_after(uv_work_t *req, int status)
@@ -1164,12 +1207,12 @@ static void create_after(uv_work_t *req, int status)
     /* After the logs are in the broker or closed: their flushers may signal durable_async. */
     create_unreserve(b, j->name);
     if (rc) {
-        j->done(j->ctx, rc, j->why[0] ? j->why : plg_strerror(rc));
-        name_settled(b, j->name);
-        broker_unref(b);
-        create_job_free(j);
+        if (!j->why[0])
+            snprintf(j->why, sizeof j->why, "%s", plg_strerror(rc));
+        create_finish(j, rc);
         return;
     }
+    memcpy(j->id, j->t->id, sizeof j->id);
     broker_registry_commit(b, create_registered, j);
 }
 
@@ -1229,21 +1272,23 @@ struct delete_job {
     struct broker *b;
     struct btopic *t; /* detached from the broker; closed and freed by the worker */
     char *name;
-    int rc;    /* of the registry write */
-    int waits; /* registry write + cancelled housekeeping jobs still writing in the dirs */
+    int rc;        /* of the registry write */
+    int waits;     /* registry write + cancelled housekeeping jobs still writing in the dirs */
+    bool rollback; /* of a create whose registry write failed: remove the files in any case */
     broker_done_cb done;
     void *ctx;
 };
 
 /* Worker: closes the partitions and, once the registry no longer lists the topic, removes its
  * files. On a failed registry write the files stay, matching the registry on disk: a restart
- * brings the topic back whole rather than empty. */
+ * brings the topic back whole rather than empty. Not for a rolled back create: the registry
+ * never durably listed it, so its files always go. */
 static void delete_work(uv_work_t *req)
 {
     struct delete_job *j = req->data;
     struct btopic *t = j->t;
     for (int32_t i = 0; i < t->npart; i++)
-        part_release(j->b, t->parts[i], j->rc == 0);
+        part_release(j->b, t->parts[i], j->rc == 0 || j->rollback);
     free(t->parts);
     kv_free(t->configs);
     free(t->name);
@@ -1287,6 +1332,12 @@ static void delete_registered(void *ctx, int rc)
 
 int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb done, void *ctx)
 {
+    return topic_delete_start(b, name, false, done, ctx);
+}
+
+static int topic_delete_start(struct broker *b, const char *name, bool rollback,
+                              broker_done_cb done, void *ctx)
+{
     long i = topic_index(b, name, strlen(name));
     if (i < 0)
         return PLG_ENOTFOUND;
@@ -1303,6 +1354,7 @@ int broker_topic_delete_async(struct broker *b, const char *name, broker_done_cb
     j->req.data = j;
     j->b = b;
     j->t = t;
+    j->rollback = rollback;
     j->done = done;
     j->ctx = ctx;
     /* The name stays reserved until the files are gone: no re-create before. */

@@ -52,28 +52,16 @@ static const char **config_list(struct broker_req *rq, const struct kconfig_kv *
 /*
  * Topics are created on libuv workers (broker_topic_create_async: partition files, fsyncs and
  * the registry write happen off the loop); the response goes out once every topic of the
- * request is durable or failed (struct broker_wait).
+ * request is durable or failed (struct broker_wait). A topic's num_partitions holds the count
+ * asked for until it is answered.
  */
-struct ct_state {
-    struct broker_wait w;
-    struct kcreatetopics_resp resp;
-};
-
-struct ct_one {
-    struct ct_state *st;
-    struct kcreatetopics_topic_resp *tr;
-    const char *name;
-    int32_t np;
-};
 
 /* Fills a topic's success fields. */
-static void ct_ok(struct broker_req *rq, struct kcreatetopics_topic_resp *tr, const char *name,
-                  int32_t np)
+static void ct_ok(struct broker_req *rq, struct kcreatetopics_topic_resp *tr)
 {
-    struct btopic *t = broker_topic_find(rq->b, name, strlen(name));
+    struct btopic *t = broker_topic_find(rq->b, tr->name.p, (size_t)tr->name.len);
     if (t)
         memcpy(tr->topic_id.b, t->id, 16);
-    tr->num_partitions = np;
     tr->replication_factor = 1;
     tr->nconfigs = 0;
     tr->configs = broker_req_array(rq, 1, sizeof *tr->configs);
@@ -86,16 +74,15 @@ static void ct_error(struct broker_req *rq, struct kcreatetopics_topic_resp *tr,
                      : rc == PLG_EEXIST ? KERR_TOPIC_ALREADY_EXISTS
                                         : BERR_UNKNOWN_SERVER;
     tr->error_message = amsg(rq, why && why[0] ? why : plg_strerror(rc));
+    tr->num_partitions = -1;
 }
 
-static void ct_created(void *ctx, int rc, const char *why)
+static void ct_created(struct broker_wait *w, void *item, int rc, const char *why)
 {
-    struct ct_one *o = ctx;
     if (rc)
-        ct_error(o->st->w.rq, o->tr, rc, why);
+        ct_error(w->rq, item, rc, why);
     else
-        ct_ok(o->st->w.rq, o->tr, o->name, o->np);
-    broker_wait_release(&o->st->w);
+        ct_ok(w->rq, item);
 }
 
 static void h_create_topics(struct broker_req *rq)
@@ -103,11 +90,10 @@ static void h_create_topics(struct broker_req *rq)
     struct broker *b = rq->b;
     const struct kcreatetopics_req *req = rq->body;
     int32_t nt = req->ntopics > 0 ? req->ntopics : 0;
-    struct ct_state *st = broker_req_array(rq, 1, sizeof *st);
-    if (!st)
+    struct broker_wait *w = broker_wait_new(rq, sizeof(struct kcreatetopics_resp), ct_created);
+    if (!w)
         return broker_reply_oom(rq);
-    struct kcreatetopics_resp *resp = &st->resp;
-    broker_wait_init(&st->w, rq, resp);
+    struct kcreatetopics_resp *resp = w->resp;
     resp->topics = broker_req_array(rq, (size_t)nt, sizeof *resp->topics);
     if (!resp->topics)
         return broker_reply_oom(rq);
@@ -123,7 +109,7 @@ static void h_create_topics(struct broker_req *rq)
         tr->configs = NULL;
         tr->nconfigs = -1;
         if (!name) {
-            st->w.oom = true;
+            w->oom = true;
             break;
         }
         int32_t np = ct->num_partitions == -1 ? b->o.num_partitions : ct->num_partitions;
@@ -162,71 +148,51 @@ static void h_create_topics(struct broker_req *rq)
         }
         const char **kv = config_list(rq, ct->configs, ct->nconfigs);
         if (!kv) {
-            st->w.oom = true;
+            w->oom = true;
             break;
         }
         char why[256] = "";
         int rc;
+        tr->num_partitions = np;
         if (req->validate_only) {
             rc = broker_topic_config_check(b, kv, why, sizeof why);
         } else {
-            struct ct_one *o = broker_req_array(rq, 1, sizeof *o);
-            if (!o) {
-                st->w.oom = true;
+            struct broker_wait_op *op = broker_wait_op(w, tr);
+            if (!op)
                 break;
-            }
-            *o = (struct ct_one){st, tr, name, np};
-            st->w.pending++;
-            rc = broker_topic_create_async(b, name, np, kv, why, sizeof why, ct_created, o);
+            rc = broker_topic_create_async(b, name, np, kv, why, sizeof why, broker_wait_op_created,
+                                           op);
             if (rc == 0)
-                continue; /* answered in ct_created */
-            st->w.pending--;
+                continue; /* filled in ct_created */
+            broker_wait_op_cancel(op);
         }
-        if (rc)
-            ct_error(rq, tr, rc, why);
-        else
-            ct_ok(rq, tr, name, np);
+        ct_created(w, tr, rc, why);
     }
-    broker_wait_release(&st->w);
+    broker_wait_release(w);
 }
 
 /* ---- DeleteTopics ---- */
 
 /* Answered once the registry without the topics is durable (written on a worker). */
-struct dt_state {
-    struct broker_wait w;
-    struct kdeletetopics_resp resp;
-};
-
-struct dt_one {
-    struct dt_state *st;
-    struct kdeletetopics_result *r;
-};
-
-static void dt_fail(struct broker_req *rq, struct kdeletetopics_result *r, int rc)
+static void dt_deleted(struct broker_wait *w, void *item, int rc, const char *why)
 {
-    r->error_code = BERR_UNKNOWN_SERVER;
-    r->error_message = amsg(rq, plg_strerror(rc));
-}
-
-static void dt_deleted(void *ctx, int rc)
-{
-    struct dt_one *o = ctx;
-    if (rc)
-        dt_fail(o->st->w.rq, o->r, rc);
-    broker_wait_release(&o->st->w);
+    (void)why;
+    struct kdeletetopics_result *r = item;
+    if (rc) {
+        r->error_code = BERR_UNKNOWN_SERVER;
+        r->error_message = amsg(w->rq, plg_strerror(rc));
+    }
 }
 
 static void h_delete_topics(struct broker_req *rq)
 {
     struct broker *b = rq->b;
     const struct kdeletetopics_req *req = rq->body;
-    struct dt_state *st = broker_req_array(rq, 1, sizeof *st);
-    if (!st)
+    struct broker_wait *w = broker_wait_new(rq, sizeof(struct kdeletetopics_resp), dt_deleted);
+    if (!w)
         return broker_reply_oom(rq);
     int32_t n = req->ntopic_names > 0 ? req->ntopic_names : 0;
-    struct kdeletetopics_resp *resp = &st->resp;
-    broker_wait_init(&st->w, rq, resp);
+    struct kdeletetopics_resp *resp = w->resp;
     resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
     if (!resp->responses)
         return broker_reply_oom(rq);
@@ -236,61 +202,44 @@ static void h_delete_topics(struct broker_req *rq)
         char *name = broker_req_str(rq, req->topic_names[i]);
         r->name = (struct kstr){name, req->topic_names[i].len};
         r->error_message = (struct kstr){NULL, -1};
-        struct dt_one *o = broker_req_array(rq, 1, sizeof *o);
-        if (!o) {
-            st->w.oom = true;
+        struct broker_wait_op *op = broker_wait_op(w, r);
+        if (!op)
             break;
-        }
-        *o = (struct dt_one){st, r};
-        int rc = name ? broker_topic_delete_async(b, name, dt_deleted, o) : PLG_ENOTFOUND;
+        int rc = name ? broker_topic_delete_async(b, name, broker_wait_op_done, op) : PLG_ENOTFOUND;
         if (rc == 0)
-            st->w.pending++;
-        else if (rc == PLG_ENOTFOUND)
+            continue; /* filled in dt_deleted */
+        broker_wait_op_cancel(op);
+        if (rc == PLG_ENOTFOUND)
             r->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
         else
-            dt_fail(rq, r, rc);
+            dt_deleted(w, r, rc, NULL);
     }
-    broker_wait_release(&st->w);
+    broker_wait_release(w);
 }
 
 /* ---- CreatePartitions ---- */
 
 /* New partitions are opened on a libuv worker; the answer goes out once every topic's
  * registry entry is durable (or failed). */
-struct cp_state {
-    struct broker_wait w;
-    struct kcreatepartitions_resp resp;
-};
-
-struct cp_one {
-    struct cp_state *st;
-    struct kcreatepartitions_result *r;
-};
-
-static void cp_fail(struct broker_req *rq, struct kcreatepartitions_result *r, int rc)
+static void cp_done(struct broker_wait *w, void *item, int rc, const char *why)
 {
+    (void)why;
+    struct kcreatepartitions_result *r = item;
+    if (!rc)
+        return;
     r->error_code = rc == PLG_ESTATE ? KERR_INVALID_REQUEST : BERR_UNKNOWN_SERVER;
     r->error_message =
-        amsg(rq, rc == PLG_ESTATE ? "the topic is being changed; retry" : plg_strerror(rc));
-}
-
-static void cp_done(void *ctx, int rc)
-{
-    struct cp_one *o = ctx;
-    if (rc)
-        cp_fail(o->st->w.rq, o->r, rc);
-    broker_wait_release(&o->st->w);
+        amsg(w->rq, rc == PLG_ESTATE ? "the topic is being changed; retry" : plg_strerror(rc));
 }
 
 static void h_create_partitions(struct broker_req *rq)
 {
     struct broker *b = rq->b;
     const struct kcreatepartitions_req *req = rq->body;
-    struct cp_state *st = broker_req_array(rq, 1, sizeof *st);
-    if (!st)
+    struct broker_wait *w = broker_wait_new(rq, sizeof(struct kcreatepartitions_resp), cp_done);
+    if (!w)
         return broker_reply_oom(rq);
-    struct kcreatepartitions_resp *resp = &st->resp;
-    broker_wait_init(&st->w, rq, resp);
+    struct kcreatepartitions_resp *resp = w->resp;
     int32_t n = req->ntopics > 0 ? req->ntopics : 0;
     resp->results = broker_req_array(rq, (size_t)n, sizeof *resp->results);
     if (!resp->results)
@@ -319,20 +268,16 @@ static void h_create_partitions(struct broker_req *rq)
         }
         if (req->validate_only)
             continue;
-        struct cp_one *o = broker_req_array(rq, 1, sizeof *o);
-        if (!o) {
-            st->w.oom = true;
+        struct broker_wait_op *op = broker_wait_op(w, r);
+        if (!op)
             break;
-        }
-        *o = (struct cp_one){st, r};
-        st->w.pending++;
-        int rc = broker_topic_add_partitions_async(b, name, ct->count, cp_done, o);
+        int rc = broker_topic_add_partitions_async(b, name, ct->count, broker_wait_op_done, op);
         if (rc) {
-            st->w.pending--;
-            cp_fail(rq, r, rc);
+            broker_wait_op_cancel(op);
+            cp_done(w, r, rc, NULL);
         }
     }
-    broker_wait_release(&st->w);
+    broker_wait_release(w);
 }
 
 /* ---- DescribeConfigs ---- */

@@ -153,18 +153,43 @@ char *broker_req_str(struct broker_req *rq, struct kstr s);
 void broker_reply_oom(struct broker_req *rq);
 
 /*
- * A request whose answer waits for worker-thread jobs (topic creation, deletion, partition
- * addition): it is answered once every job started for it has finished. `pending` counts the
- * jobs in flight plus the handler itself (released at its end); `resp` is what broker_reply
- * sends. Lives in the request arena.
+ * A request whose answer waits for asynchronous jobs (topic creation, deletion, partition
+ * addition, on libuv workers), one per response item that started one: it is answered once
+ * every job has finished and the handler is done. `pending` counts the jobs in flight plus the
+ * handler itself (released at its end); `resp` is what broker_reply sends; `item_done` records a
+ * job's outcome in its response item (it may set `oom`). Lives in the request arena, like the
+ * ops: nothing to free on any path.
+ *
+ * Use: w = broker_wait_new(rq, sizeof resp, item_done); per item that starts a job,
+ * op = broker_wait_op(w, item), then start the job with broker_wait_op_created /
+ * broker_wait_op_done and op as its callback and ctx (broker_wait_op_cancel(op) when it refuses
+ * at once); finally broker_wait_release(w).
  */
+struct broker_wait;
+typedef void (*broker_wait_item_fn)(struct broker_wait *w, void *item, int rc, const char *why);
 struct broker_wait {
     struct broker_req *rq;
-    const void *resp;
+    void *resp;
+    broker_wait_item_fn item_done;
     bool oom; /* a response part could not be built: close the connection at the end */
     int pending;
 };
-void broker_wait_init(struct broker_wait *w, struct broker_req *rq, const void *resp);
+/* One job of a broker_wait: the ctx of its completion callback. */
+struct broker_wait_op {
+    struct broker_wait *w;
+    void *item; /* the response element the job's outcome goes to */
+};
+/* A wait (pending = 1, for the handler) with a zeroed response of resp_size bytes, both in the
+ * request arena; NULL on OOM. */
+struct broker_wait *broker_wait_new(struct broker_req *rq, size_t resp_size,
+                                    broker_wait_item_fn item_done);
+/* Counts one job for item; NULL (and w->oom set) on OOM. */
+struct broker_wait_op *broker_wait_op(struct broker_wait *w, void *item);
+/* The job of op was refused at once (its callback will not run): drops its count. */
+void broker_wait_op_cancel(struct broker_wait_op *op);
+/* Job callbacks (broker_create_cb, broker_done_cb) with ctx = op: item_done, then one release. */
+void broker_wait_op_created(void *ctx, int rc, const char *why);
+void broker_wait_op_done(void *ctx, int rc);
 /* Drops one count; the last one sends the answer. */
 void broker_wait_release(struct broker_wait *w);
 

@@ -189,9 +189,32 @@ void broker_reply_oom(struct broker_req *rq)
     broker_noreply(rq);
 }
 
-void broker_wait_init(struct broker_wait *w, struct broker_req *rq, const void *resp)
+struct broker_wait *broker_wait_new(struct broker_req *rq, size_t resp_size,
+                                    broker_wait_item_fn item_done)
 {
-    *w = (struct broker_wait){rq, resp, false, 1};
+    struct broker_wait *w = broker_req_array(rq, 1, sizeof *w);
+    void *resp = w ? broker_req_array(rq, 1, resp_size) : NULL;
+    if (!resp)
+        return NULL;
+    *w = (struct broker_wait){rq, resp, item_done, false, 1};
+    return w;
+}
+
+struct broker_wait_op *broker_wait_op(struct broker_wait *w, void *item)
+{
+    struct broker_wait_op *op = broker_req_array(w->rq, 1, sizeof *op);
+    if (!op) {
+        w->oom = true;
+        return NULL;
+    }
+    *op = (struct broker_wait_op){w, item};
+    w->pending++;
+    return op;
+}
+
+void broker_wait_op_cancel(struct broker_wait_op *op)
+{
+    op->w->pending--;
 }
 
 void broker_wait_release(struct broker_wait *w)
@@ -202,6 +225,18 @@ void broker_wait_release(struct broker_wait *w)
         broker_reply_oom(w->rq);
     else
         broker_reply(w->rq, w->resp);
+}
+
+void broker_wait_op_created(void *ctx, int rc, const char *why)
+{
+    struct broker_wait_op *op = ctx;
+    op->w->item_done(op->w, op->item, rc, why);
+    broker_wait_release(op->w);
+}
+
+void broker_wait_op_done(void *ctx, int rc)
+{
+    broker_wait_op_created(ctx, rc, NULL);
 }
 
 /* ---- ApiVersions ---- */
@@ -256,23 +291,13 @@ static int fill_md_topic(struct broker_req *rq, struct kmetadata_topic *mt, stru
     return 0;
 }
 
-/* A Metadata answer waiting for the topics it auto-creates (on libuv workers: partition files,
- * fsyncs and the registry write stay off the loop). */
-struct md_state {
-    struct broker_wait w;
-    struct kmetadata_resp resp;
-};
-
-struct md_one {
-    struct md_state *st;
-    struct kmetadata_topic *mt;
-};
-
-static void md_created(void *ctx, int rc, const char *why)
+/* A Metadata answer waits (struct broker_wait) for the topics it auto-creates (on libuv
+ * workers: partition files, fsyncs and the registry write stay off the loop); each job fills its
+ * topic's entry here. */
+static void md_created(struct broker_wait *w, void *item, int rc, const char *why)
 {
-    struct md_one *o = ctx;
-    struct broker_req *rq = o->st->w.rq;
-    struct kmetadata_topic *mt = o->mt;
+    struct broker_req *rq = w->rq;
+    struct kmetadata_topic *mt = item;
     struct kstr name = mt->name; /* the arena copy */
     if (rc)
         PLG_WARN("broker", "msg=\"auto-create failed\" topic=%s error=\"%s\"", name.p, why);
@@ -280,19 +305,17 @@ static void md_created(void *ctx, int rc, const char *why)
     if (!t)
         mt->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     else if (fill_md_topic(rq, mt, t))
-        o->st->w.oom = true;
-    broker_wait_release(&o->st->w);
+        w->oom = true;
 }
 
 static void h_metadata(struct broker_req *rq)
 {
     struct broker *b = rq->b;
     const struct kmetadata_req *req = rq->body;
-    struct md_state *st = broker_req_array(rq, 1, sizeof *st);
-    if (!st)
+    struct broker_wait *w = broker_wait_new(rq, sizeof(struct kmetadata_resp), md_created);
+    if (!w)
         return broker_reply_oom(rq);
-    struct kmetadata_resp *resp = &st->resp;
-    broker_wait_init(&st->w, rq, resp);
+    struct kmetadata_resp *resp = w->resp;
     struct kmetadata_broker *br = broker_req_array(rq, 1, sizeof *br);
     if (!br)
         return broker_reply_oom(rq);
@@ -337,24 +360,20 @@ static void h_metadata(struct broker_req *rq)
             continue;
         }
         if (!mt->name.p) {
-            st->w.oom = true;
+            w->oom = true;
             break;
         }
         struct btopic *t = broker_topic_find(b, name.p, (size_t)name.len);
         if (!t && b->o.auto_create && req->allow_auto_topic_creation && !b->shutting) {
-            struct md_one *o = broker_req_array(rq, 1, sizeof *o);
-            if (!o) {
-                st->w.oom = true;
+            struct broker_wait_op *op = broker_wait_op(w, mt);
+            if (!op)
                 break;
-            }
-            *o = (struct md_one){st, mt};
             char why[256] = "";
-            st->w.pending++;
             int rc = broker_topic_create_async(b, mt->name.p, b->o.num_partitions, NULL, why,
-                                               sizeof why, md_created, o);
+                                               sizeof why, broker_wait_op_created, op);
             if (rc == 0)
-                continue; /* answered in md_created */
-            st->w.pending--;
+                continue; /* filled in md_created */
+            broker_wait_op_cancel(op);
             if (rc == PLG_EEXIST) {
                 mt->error_code = KERR_LEADER_NOT_AVAILABLE; /* being created: retry */
                 continue;
@@ -367,11 +386,11 @@ static void h_metadata(struct broker_req *rq)
             continue;
         }
         if (fill_md_topic(rq, mt, t)) {
-            st->w.oom = true;
+            w->oom = true;
             break;
         }
     }
-    broker_wait_release(&st->w);
+    broker_wait_release(w);
 }
 
 /* ---- Produce ---- */

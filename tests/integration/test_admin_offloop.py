@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
 from plg import run  # noqa: E402
-from probe import Prober  # noqa: E402
+from probe import start_prober  # noqa: E402
 
 PARTS = 1000
 
@@ -29,11 +29,7 @@ def main():
         srv = plg.server(d)
         with srv:
             b = ["--bootstrap", srv.kafka]
-            r = run(plg.BIN, "topic", "create", "probe", *b)
-            assert r.returncode == 0, r.stderr
-            prober = Prober(srv.kafka, "probe")
-            prober.start()
-            time.sleep(0.3)
+            prober = start_prober(plg.BIN, srv.kafka)
             t0 = time.time()
             r = run(plg.BIN, "topic", "create", "big", "--partitions", str(PARTS),
                     "--config", "segment.bytes=1048576", *b)
@@ -81,9 +77,7 @@ def main():
             r = run(plg.BIN, "topic", "create", "big", "--partitions", "3", *b)
             assert r.returncode == 0, r.stderr
             assert registry(d)["big"]["partitions"] == 3
-            prober.stop.set()
-            prober.join(30)
-            assert prober.error is None, prober.error
+            prober.finish()
             all_rtt = sorted(rtt for _, rtt in prober.samples)
             print("probes: %d, median %.2f ms, max %.1f ms" % (
                 len(all_rtt), all_rtt[len(all_rtt) // 2] * 1000, all_rtt[-1] * 1000))

@@ -2,6 +2,7 @@
 requests (acks=1) back to back, recording (send time, round trip) of each, so a test can check
 the server kept answering while it did something slow in the background."""
 import socket
+import subprocess
 import threading
 import time
 
@@ -42,3 +43,21 @@ class Prober(threading.Thread):
     def during(self, start, end):
         """Round trips (seconds) of the probes sent between start and end (time.time())."""
         return [rtt for t0, rtt in self.samples if start <= t0 <= end]
+
+    def finish(self):
+        """Stops the probes and checks that every one was answered correctly."""
+        self.stop.set()
+        self.join(30)
+        assert self.error is None, self.error
+
+
+def start_prober(bin_path, addr, topic="probe"):
+    """Creates `topic` (pyralog topic create), starts a Prober on it and lets it run 0.3 s, so
+    it is in full swing before the caller starts the slow operation."""
+    r = subprocess.run([bin_path, "topic", "create", topic, "--bootstrap", addr],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    prober = Prober(addr, topic)
+    prober.start()
+    time.sleep(0.3)
+    return prober

@@ -418,6 +418,98 @@ static void test_alter_configs_while_adding(void **state)
                          1048576);
 }
 
+/* Makes every registry write fail (a directory where write_atomic puts its temp file), or lets
+ * them succeed again. */
+static void registry_block(bool on)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/meta/topics.json.tmp", dir);
+    if (on)
+        assert_int_equal(mkdir(path, 0755), 0);
+    else
+        assert_int_equal(rmdir(path), 0);
+}
+
+/* A create whose registry write fails is rolled back off the loop: the client hears of the
+ * failure only once the topic has left the topic list and its files are gone (even though the
+ * rollback's own registry write fails too), the name is free again, and the other topics stay. */
+static void test_create_registry_fails(void **state)
+{
+    (void)state;
+    char why[256];
+    assert_int_equal(broker_topic_create(br, "keep", 1, NULL, why, sizeof why), 0);
+    registry_block(true);
+    struct outcome c = {0};
+    assert_int_equal(broker_topic_create_async(br, "rb", 4, NULL, why, sizeof why, on_created, &c),
+                     0);
+    /* The topic is inserted (visible) while its registry write runs, then rolled back by a
+     * delete job: out of the topic list at once, the name reserved until its files are gone on a
+     * worker, and only then the answer. */
+    bool seen = false, rolling_back = false;
+    for (int i = 0; i < 20000 && c.calls == 0; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        bool there = broker_topic_find(br, "rb", 2) != NULL;
+        seen |= there;
+        rolling_back |= seen && !there && c.calls == 0 && broker_topic_taken(br, "rb", 2);
+        if (c.calls == 0)
+            uv_sleep(1);
+    }
+    assert_int_equal(c.calls, 1);
+    assert_true(seen);
+    assert_true(rolling_back);
+    assert_int_not_equal(c.rc, 0);
+    assert_non_null(strstr(c.why, "cannot persist the topic registry"));
+    assert_null(broker_topic_find(br, "rb", 2));
+    assert_false(broker_topic_taken(br, "rb", 2));
+    for (int p = 0; p < 4; p++)
+        assert_false(part_dir_exists("rb", p));
+    assert_int_equal(registry_partitions("rb"), -1);
+    assert_int_equal(registry_partitions("keep"), 1);
+    assert_non_null(broker_partition_log(br, "keep", 0));
+    registry_block(false);
+    /* The name can be used again at once. */
+    struct outcome c2 = {0};
+    assert_int_equal(broker_topic_create_async(br, "rb", 2, NULL, why, sizeof why, on_created, &c2),
+                     0);
+    wait_calls(&c2.calls, 1);
+    assert_int_equal(c2.rc, 0);
+    assert_int_equal(registry_partitions("rb"), 2);
+    assert_true(part_dir_exists("rb", 1));
+}
+
+/* The broker closes while the rollback of a failed create is in flight: the create is still
+ * answered once, as failed, the files go, and nothing leaks (teardown runs the loop dry). */
+static void test_create_rollback_at_close(void **state)
+{
+    (void)state;
+    char why[256];
+    registry_block(true);
+    struct outcome c = {0};
+    assert_int_equal(broker_topic_create_async(br, "rc", 8, NULL, why, sizeof why, on_created, &c),
+                     0);
+    bool seen = false, closed = false;
+    for (int i = 0; i < 20000 && c.calls == 0 && !closed; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        bool there = broker_topic_find(br, "rc", 2) != NULL;
+        seen |= there;
+        if (seen && !there && c.calls == 0) { /* rolling back, files not gone yet */
+            broker_shutdown(br);
+            broker_close(br);
+            br = NULL;
+            closed = true;
+        } else if (c.calls == 0) {
+            uv_sleep(1);
+        }
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.calls, 1);
+    assert_int_not_equal(c.rc, 0);
+    for (int p = 0; p < 8; p++)
+        assert_false(part_dir_exists("rc", p));
+    assert_true(closed); /* the close overlapped the rollback */
+    registry_block(false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +520,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commits_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_jobs_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alter_configs_while_adding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_registry_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_rollback_at_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
