@@ -7,7 +7,9 @@
 # shellcheck shell=bash
 SPID=
 DATA=
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A free port below the kernel's ephemeral range (see free_port in tests/integration/lib/plg.py).
+PLG_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib" && pwd)
+free_port() { python3 -c "import sys; sys.path.insert(0, '$PLG_LIB'); import plg; print(plg.free_port())"; }
 stop_server() {
   if [ -n "$SPID" ]; then kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true; fi
   # sync: the file system's work for the removal (journal commit, online discard of GBs of

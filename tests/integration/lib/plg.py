@@ -2,6 +2,7 @@
 real processes that are always killed by PID. Python 3 standard library only."""
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -41,8 +42,32 @@ def run(*args, timeout=120, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_rng = random.Random()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    """A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range:
+    a port the kernel handed out for bind(0) can, once released, become the local port of any
+    outgoing connection (another test's client) before our server binds it ("Address already
+    in use"); ports below the range are never handed out that way."""
+    low = _ephemeral_low()
+    if low > 11000:
+        for _ in range(100):
+            port = _rng.randrange(10000, low)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
