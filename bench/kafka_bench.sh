@@ -4,7 +4,7 @@
 # 1 and 3 partitions), consumer throughput, and produce latency at half of the measured peak.
 # usage: bench/kafka_bench.sh [BUILD_DIR] [COUNT]      (defaults: build 2000000)
 #        SERVER_ARGS="--set merkle.enable=false" bench/kafka_bench.sh   (extra server flags)
-#        ROUNDS=5 bench/kafka_bench.sh                  (rounds of the paired sections, default 3)
+#        ROUNDS=3 bench/kafka_bench.sh                  (rounds of the paired sections, default 5)
 #        BENCH_TMP=DIR                                  (where the temp data dirs go, default /tmp)
 #
 # Three sections, each on a fresh server (free ports, empty temp data dir, stopped by PID and
@@ -25,7 +25,7 @@
 set -euo pipefail
 BUILD=${1:-build}
 COUNT=${2:-2000000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 PYRALOG=$BUILD/pyralog
 LOAD=$BUILD/kafka_load
 # shellcheck source=bench/server_lib.sh
