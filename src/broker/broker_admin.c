@@ -386,6 +386,19 @@ static void ac_durable(void *ctx, int rc)
     broker_reply(st->rq, &st->resp);
 }
 
+/* The state of an (Incremental)AlterConfigs answer with `nresources` result slots, in the
+ * request arena; NULL on OOM. */
+static struct ac_state *ac_start(struct broker_req *rq, int32_t nresources)
+{
+    struct ac_state *st = broker_req_array(rq, 1, sizeof *st);
+    int32_t n = nresources > 0 ? nresources : 0;
+    if (!st || !(st->resp.responses = broker_req_array(rq, (size_t)n, sizeof(*st->resp.responses))))
+        return NULL;
+    st->rq = rq;
+    st->resp.nresponses = n;
+    return st;
+}
+
 static void ac_finish(struct ac_state *st)
 {
     if (st->changed)
@@ -431,17 +444,11 @@ static struct btopic *alter_target(struct broker_req *rq, int8_t type, struct ks
 static void h_alter_configs(struct broker_req *rq)
 {
     const struct kalterconfigs_req *req = rq->body;
-    struct ac_state *st = broker_req_array(rq, 1, sizeof *st);
+    struct ac_state *st = ac_start(rq, req->nresources);
     if (!st)
         return broker_reply_oom(rq);
-    st->rq = rq;
     struct kalterconfigs_resp *resp = &st->resp;
-    int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
-    if (!resp->responses)
-        return broker_reply_oom(rq);
-    resp->nresponses = n;
-    for (int32_t i = 0; i < n; i++) {
+    for (int32_t i = 0; i < resp->nresponses; i++) {
         const struct kalterconfigs_resource *res = &req->resources[i];
         struct kalterconfigs_result *r = &resp->responses[i];
         struct btopic *t = alter_target(rq, res->resource_type, res->resource_name, r);
@@ -459,17 +466,11 @@ static void h_alter_configs(struct broker_req *rq)
 static void h_incremental_alter_configs(struct broker_req *rq)
 {
     const struct kincalterconfigs_req *req = rq->body;
-    struct ac_state *st = broker_req_array(rq, 1, sizeof *st);
+    struct ac_state *st = ac_start(rq, req->nresources);
     if (!st)
         return broker_reply_oom(rq);
-    st->rq = rq;
     struct kalterconfigs_resp *resp = &st->resp;
-    int32_t n = req->nresources > 0 ? req->nresources : 0;
-    resp->responses = broker_req_array(rq, (size_t)n, sizeof *resp->responses);
-    if (!resp->responses)
-        return broker_reply_oom(rq);
-    resp->nresponses = n;
-    for (int32_t i = 0; i < n; i++) {
+    for (int32_t i = 0; i < resp->nresponses; i++) {
         const struct kincalterconfigs_resource *res = &req->resources[i];
         struct kalterconfigs_result *r = &resp->responses[i];
         struct btopic *t = alter_target(rq, res->resource_type, res->resource_name, r);
