@@ -4,21 +4,13 @@
  * the identical bytes, and every truncation of it is rejected.
  */
 #include "ktest.h"
+#include "../testdata.h"
 
 #include <stdio.h>
 
 static uint8_t *load(const char *rel, size_t *len)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/kafka/%s", PLG_TESTDATA_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static uint8_t data[1 << 16];
-    *len = fread(data, 1, sizeof data, f);
-    fclose(f);
-    uint8_t *copy = malloc(*len);
-    memcpy(copy, data, *len);
-    return copy;
+    return testdata_load("kafka", rel, len);
 }
 
 /* Decodes the frame in file rel, checks header, exact re-encode and truncations. */

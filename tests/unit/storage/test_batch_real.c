@@ -13,19 +13,11 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "../testdata.h"
 
 static uint8_t *load(const char *name, size_t *len)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/storage/%s", PLG_TESTDATA_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static uint8_t data[1 << 16];
-    *len = fread(data, 1, sizeof data, f);
-    fclose(f);
-    uint8_t *copy = malloc(*len);
-    memcpy(copy, data, *len);
-    return copy;
+    return testdata_load("storage", name, len);
 }
 
 struct want {
