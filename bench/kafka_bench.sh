@@ -21,7 +21,9 @@
 # Fresh servers per section because on this VM a server whose page cache has grown by ~2 GB
 # pays 2-3x the CPU per written byte (the host faults in every new page-cache page: free page
 # reporting), which then shows in the latency rows; the "server CPU" column shows it when it
-# happens (BENCHMARKS.md, third session).
+# happens (BENCHMARKS.md, third session). "client CPU" is kafka_load's own (all threads): for the
+# same rows it doubles in this VM's slow phases, which is what moves the consumer's rate
+# (BENCHMARKS.md, fourth session).
 set -euo pipefail
 BUILD=${1:-build}
 COUNT=${2:-2000000}
@@ -37,10 +39,11 @@ row() { # label, kafka_load args...
   local t0; t0=$(server_cpu_ms)
   local out; out=$("$LOAD" --bootstrap "$B" "$@" | grep '^RESULT')
   local cpu=$(($(server_cpu_ms) - t0))
-  local rps mbs p50 p99 p999
+  local rps mbs p50 p99 p999 ccpu
   rps=$(echo "$out" | field records_per_s); mbs=$(echo "$out" | field mb_per_s)
   p50=$(echo "$out" | field p50_ms); p99=$(echo "$out" | field p99_ms); p999=$(echo "$out" | field p999_ms)
-  echo "| $label | $rps | $mbs | ${p50:--} | ${p99:--} | ${p999:--} | $cpu |"
+  ccpu=$(echo "$out" | field cpu_ms)
+  echo "| $label | $rps | $mbs | ${p50:--} | ${p99:--} | ${p999:--} | $cpu | $ccpu |"
   LAST_RPS=${rps%.*}
   LAST_P99=$p99
 }
@@ -49,8 +52,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 start_server "$PYRALOG"
 sleep 0.5 # idle RSS after start-up settles
 RSS=$(awk '/VmRSS/ {print $2}' /proc/"$SPID"/status)
-echo "| run | records/s | MB/s | p50 ms | p99 ms | p999 ms | server CPU ms |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| run | records/s | MB/s | p50 ms | p99 ms | p999 ms | server CPU ms | client CPU ms |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 row "produce acks=1, 1 partition" --topic a1p1 --partitions 1 --count "$COUNT" --acks 1
 PEAK=$LAST_RPS
 row "produce acks=1, 3 partitions" --topic a1p3 --partitions 3 --count "$COUNT" --acks 1

@@ -15,7 +15,7 @@
  * records/s, MB/s and produce latency percentiles (send call to delivery report) in ms. consume:
  * reads N records from the beginning of every partition with the group-less consumer (callback
  * API, see run_consume) and reports records/s and MB/s. Output: one human line and one machine line
- * starting with "RESULT".
+ * starting with "RESULT" (with cpu_ms: this process's CPU time, all threads, when printed).
  *
  * Allocator: built with jemalloc where it is installed (CMakeLists.txt; the RESULT line says
  * alloc=jemalloc|glibc). librdkafka's consumer allocates and frees one op per message across its
@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,15 @@
 #else
 #define ALLOC_NAME "glibc"
 #endif
+
+/* This process's CPU time so far (user + system, all threads), in ms. */
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 static double now_s(void)
 {
@@ -298,9 +308,11 @@ static int run_produce(const struct opts *o)
            st.acked ? st.lat_ms[st.acked - 1] : NAN, o->acks, o->in_flight, st.failed,
            st.failed ? " first error: " : "", st.err);
     printf("RESULT mode=produce records=%ld size=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
-           "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f acks=%s failed=%ld alloc=" ALLOC_NAME "\n",
+           "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f acks=%s failed=%ld cpu_ms=%.0f alloc=" ALLOC_NAME
+           "\n",
            st.acked, o->size, secs, rps, mbs, pct(st.lat_ms, st.acked, 0.5),
-           pct(st.lat_ms, st.acked, 0.99), pct(st.lat_ms, st.acked, 0.999), o->acks, st.failed);
+           pct(st.lat_ms, st.acked, 0.99), pct(st.lat_ms, st.acked, 0.999), o->acks, st.failed,
+           cpu_ms());
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     free(st.sent_at);
@@ -387,8 +399,9 @@ static int run_consume(const struct opts *o)
            "first records %.1f ms after start\n",
            got, timed, secs, rps, mbs, first_ms);
     printf("RESULT mode=consume records=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
-           "first_ms=%.1f alloc=" ALLOC_NAME " malloc_conf=%s\n",
-           got, secs, rps, mbs, first_ms, getenv("MALLOC_CONF") ? getenv("MALLOC_CONF") : "-");
+           "first_ms=%.1f cpu_ms=%.0f alloc=" ALLOC_NAME " malloc_conf=%s\n",
+           got, secs, rps, mbs, first_ms, cpu_ms(),
+           getenv("MALLOC_CONF") ? getenv("MALLOC_CONF") : "-");
     for (int p = 0; p < np; p++)
         rd_kafka_consume_stop(rkt, p);
     rd_kafka_queue_destroy(q);

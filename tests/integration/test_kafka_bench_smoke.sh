@@ -26,16 +26,16 @@ BENCH_TMP=$TMP ROUNDS=1 timeout 120 bash "$SRC/bench/kafka_bench.sh" "$BUILD" 50
 num='[0-9]+(\.[0-9]+)?'
 for label in "produce acks=1, 1 partition" "produce acks=1, 3 partitions" \
   "produce acks=all, 1 partition" "produce acks=all, 3 partitions"; do
-  grep -Eq "^\| $label \| $num \| $num \| $num \| $num \| $num \| [0-9]+ \|$" "$OUT" ||
+  grep -Eq "^\| $label \| $num \| $num \| $num \| $num \| $num \| [0-9]+ \| [0-9]+ \|$" "$OUT" ||
     fail "no figures for '$label'"
 done
 for label in "consume 1 partition" "consume 3 partitions"; do
-  grep -Eq "^\| $label \| $num \| $num \| - \| - \| - \| [0-9]+ \|$" "$OUT" ||
+  grep -Eq "^\| $label \| $num \| $num \| - \| - \| - \| [0-9]+ \| [0-9]+ \|$" "$OUT" ||
     fail "no figures for '$label'"
 done
-grep -Eq "^\| produce acks=1 at half peak \([0-9]+/s\), linger 1 ms, round 1 \| $num \| $num \| $num \| $num \| $num \| [0-9]+ \|$" "$OUT" ||
+grep -Eq "^\| produce acks=1 at half peak \([0-9]+/s\), linger 1 ms, round 1 \| $num \| $num \| $num \| $num \| $num \| [0-9]+ \| [0-9]+ \|$" "$OUT" ||
   fail "no acks=1 half-peak row"
-grep -Eq "^\| produce acks=all at half peak \([0-9]+/s\), linger 1 ms, round 1 \| $num \| $num \| $num \| $num \| $num \| [0-9]+ \|$" "$OUT" ||
+grep -Eq "^\| produce acks=all at half peak \([0-9]+/s\), linger 1 ms, round 1 \| $num \| $num \| $num \| $num \| $num \| [0-9]+ \| [0-9]+ \|$" "$OUT" ||
   fail "no acks=all half-peak row"
 for parts in 1 3; do
   grep -Eq "^\| $parts partition\(s\) \| [0-9]+ / [0-9]+ \| $num+x \|$" "$OUT" ||
