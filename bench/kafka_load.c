@@ -37,7 +37,17 @@
 
 #ifdef PLG_JEMALLOC
 #define ALLOC_NAME "jemalloc"
+/* Read by jemalloc when it starts (MALLOC_CONF in the environment is applied after it). By
+ * default jemalloc reuses a free extent only for requests at least 1/64 of its size; the 1 MiB
+ * fetch and produce buffers librdkafka frees on another thread coalesce into extents too big for
+ * its small-object slabs, so it kept mapping new memory: with purging off a consumer of 4M
+ * records reached 420-770 MB, with it on every run faulted 25,000-170,000 pages (the slow runs).
+ * With the limit at 1024x: 16-33 MB and ~2,000 faults; producer 2.9-3.1M -> 3.6-3.8M rec/s,
+ * consumer median 6.9M -> 8.4M (with huge pages, below). BENCHMARKS.md, fourth session. */
+#define JEMALLOC_CONF "lg_extent_max_active_fit:10"
+const char *malloc_conf = JEMALLOC_CONF;
 #else
+#define JEMALLOC_CONF "-"
 #define ALLOC_NAME "glibc"
 #endif
 
@@ -309,7 +319,7 @@ static int run_produce(const struct opts *o)
            st.failed ? " first error: " : "", st.err);
     printf("RESULT mode=produce records=%ld size=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
            "p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f acks=%s failed=%ld cpu_ms=%.0f alloc=" ALLOC_NAME
-           "\n",
+           " malloc_conf=" JEMALLOC_CONF "\n",
            st.acked, o->size, secs, rps, mbs, pct(st.lat_ms, st.acked, 0.5),
            pct(st.lat_ms, st.acked, 0.99), pct(st.lat_ms, st.acked, 0.999), o->acks, st.failed,
            cpu_ms());
@@ -399,9 +409,9 @@ static int run_consume(const struct opts *o)
            "first records %.1f ms after start\n",
            got, timed, secs, rps, mbs, first_ms);
     printf("RESULT mode=consume records=%ld seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
-           "first_ms=%.1f cpu_ms=%.0f alloc=" ALLOC_NAME " malloc_conf=%s\n",
-           got, secs, rps, mbs, first_ms, cpu_ms(),
-           getenv("MALLOC_CONF") ? getenv("MALLOC_CONF") : "-");
+           "first_ms=%.1f cpu_ms=%.0f alloc=" ALLOC_NAME " malloc_conf=" JEMALLOC_CONF "%s%s\n",
+           got, secs, rps, mbs, first_ms, cpu_ms(), getenv("MALLOC_CONF") ? "," : "",
+           getenv("MALLOC_CONF") ? getenv("MALLOC_CONF") : "");
     for (int p = 0; p < np; p++)
         rd_kafka_consume_stop(rkt, p);
     rd_kafka_queue_destroy(q);
@@ -475,11 +485,10 @@ int main(int argc, char **argv)
         return 2;
     }
 #ifdef PLG_JEMALLOC
-    /* The consumer runs with jemalloc's memory in transparent huge pages, set before jemalloc
-     * starts (hence the exec; an explicit MALLOC_CONF is left alone). librdkafka's per-record
-     * ops make the consumer touch ~60 MB when its queue runs ahead; in 4 KiB pages that is
-     * 15,000-50,000 faults, and on this VM a fault on a page the host has taken back is slow:
-     * the runs with many faults were the slow ones. The producer keeps 4 KiB pages: with huge
+    /* The consumer also runs with jemalloc's memory in transparent huge pages, set before
+     * jemalloc starts (hence the exec; an explicit MALLOC_CONF is left alone): fewer faults on
+     * its per-record ops (on this VM a fault on a page the host has taken back is slow), median
+     * 7.8M -> 8.4M rec/s with the extent limit above. The producer keeps 4 KiB pages: with huge
      * pages its p99 at half peak had 34 ms outliers (compaction). BENCHMARKS.md, fourth
      * session. */
     if (!strcmp(o.mode, "consume") && !getenv("MALLOC_CONF")) {

@@ -61,7 +61,7 @@ if pgrep -f "$TMP/pyralog-bench-" >/dev/null; then fail "a server is still runni
     --conf fetch.wait.max.ms=50) || exit 12
   echo "$out" | grep -q "^RESULT mode=consume records=3000 " || exit 13
   if echo "$out" | grep -q "alloc=jemalloc"; then
-    echo "$out" | grep -q "malloc_conf=thp:always" || exit 14
+    echo "$out" | grep -q "malloc_conf=lg_extent_max_active_fit:10,thp:always" || exit 14
   fi
   rc=0
   "$LOAD" --bootstrap "$B" --mode consume --topic conf --count 1 --conf no.such.property=1 \
