@@ -55,7 +55,7 @@ struct fetch {
     int64_t wait_ms;          /* max_wait_ms, capped: the timer of a parked fetch */
     bool expired;             /* the timer fired */
     bool prefetching;         /* a worker reads cold data into the page cache; evaluation waits */
-    bool prefetched;          /* done once per fetch */
+    bool cold_checked;        /* prefetch_cold ran: at most once per fetch */
     bool prefetch_final;      /* the `final` of the evaluation that started the read */
     struct broker_watch shut; /* on the broker's parked list */
 };
@@ -277,8 +277,8 @@ static void prefetch_done(uv_work_t *w, int status)
 
 /* Before any partition is read: when the data some partitions would be read from is not in
  * the page cache (plg_log_read_cold), starts reading those ranges on a worker and returns true;
- * the fetch is evaluated again when they are cached. Once per fetch; false when all is cached
- * or the read cannot be started (the loop then reads as before). */
+ * the fetch is evaluated again when they are cached. False when all is cached or the read
+ * cannot be started (the loop then reads as before). */
 static bool prefetch_cold(struct fetch *f, bool final)
 {
     struct broker *b = f->rq->b;
@@ -324,7 +324,7 @@ static bool prefetch_cold(struct fetch *f, bool final)
     }
     b->open_handles++; /* the job keeps the broker allocated until prefetch_done */
     mx_counter_inc(b->m_fetch_cold);
-    f->prefetching = f->prefetched = true;
+    f->prefetching = true;
     f->prefetch_final = final;
     return true;
 }
@@ -339,8 +339,13 @@ static bool fetch_eval(struct fetch *f, bool final)
 {
     if (f->prefetching)
         return true;
-    if (!f->prefetched && !f->rq->b->o.memory_only && prefetch_cold(f, final))
-        return true;
+    if (!f->cold_checked && !f->rq->b->o.memory_only) {
+        /* Once: data that arrives while the fetch is parked is fresh (cached), and a long-poll
+         * consumer at the log's end is woken for every append. */
+        f->cold_checked = true;
+        if (prefetch_cold(f, final))
+            return true;
+    }
     struct broker_req *rq = f->rq;
     struct broker *b = rq->b;
     struct kfetch_resp resp = {0};
