@@ -118,6 +118,19 @@ static void drop_keep_sealed(struct plg_log *log, struct segment *sealed)
     log->d_prev = sealed;
 }
 
+/* The file before the current one (the segment sealed last, or the tree file it replaced)
+ * keeps its newest keep - cur bytes cached while the current one holds cur < keep bytes; then
+ * it is dropped whole and true says the caller may let it go. */
+static bool drop_prev(int64_t keep, int64_t cur, int fd, int64_t *dropped, int64_t end)
+{
+    if (cur < keep) {
+        drop_cache(fd, dropped, end - (keep - cur));
+        return false;
+    }
+    drop_whole(fd);
+    return true;
+}
+
 /* After a successful group commit that made `pos` bytes of `act` durable: keeps the newest
  * keep_bytes of the log cached (the end of the segment sealed last, then act) and drops the
  * rest, and likewise for the writeback side files (the current one and the one before it).
@@ -126,31 +139,21 @@ static void drop_keep_sealed(struct plg_log *log, struct segment *sealed)
 static void drop_behind(struct plg_log *log, struct segment *act, int64_t pos)
 {
     int64_t keep = log->keep_bytes;
-    if (log->d_prev) {
-        int64_t prev_keep = keep > pos ? keep - pos : 0;
-        if (prev_keep > 0) {
-            drop_segment_to(log->d_prev, log->d_prev->size - prev_keep);
-        } else {
-            if (!atomic_load(&log->d_prev->removed))
-                drop_whole(log->d_prev->fd);
-            segment_unref(log->d_prev);
-            log->d_prev = NULL;
-        }
+    struct segment *prev = log->d_prev;
+    if (prev && (atomic_load(&prev->removed) ||
+                 drop_prev(keep, pos, prev->fd, &prev->cache_dropped, prev->size))) {
+        segment_unref(prev);
+        log->d_prev = NULL;
     }
     if (act)
         drop_segment_to(act, pos - keep);
     int64_t wb_len = log->wb_fd >= 0 ? (int64_t)lseek(log->wb_fd, 0, SEEK_END) : 0;
     if (log->wb_fd >= 0)
         drop_cache(log->wb_fd, &log->wb_dropped, wb_len - keep);
-    if (log->wb_prev >= 0) {
-        int64_t prev_keep = keep > wb_len ? keep - wb_len : 0;
-        if (prev_keep > 0) {
-            drop_cache(log->wb_prev, &log->wb_prev_dropped, log->wb_prev_end - prev_keep);
-        } else {
-            drop_whole(log->wb_prev);
-            close(log->wb_prev);
-            log->wb_prev = -1;
-        }
+    if (log->wb_prev >= 0 &&
+        drop_prev(keep, wb_len, log->wb_prev, &log->wb_prev_dropped, log->wb_prev_end)) {
+        close(log->wb_prev);
+        log->wb_prev = -1;
     }
 }
 
