@@ -82,7 +82,8 @@ struct pstate {
     char err[200];
     /* With --rate, a poller thread serves delivery reports as they arrive, so a record's
      * latency ends when its ack reached the client, not when the sending loop next polls.
-     * Delivery reports may then run on two threads (poller and flush): mu orders them. */
+     * Delivery reports may then run on two threads (poller and the sending loop, which polls
+     * between batches): mu orders them. */
     pthread_mutex_t mu;
     atomic_bool stop;
     double dr_now; /* clock reading shared by consecutive delivery reports */
