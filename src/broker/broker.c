@@ -50,6 +50,14 @@ int16_t broker_kerr(int rc)
         return KERR_OFFSET_OUT_OF_RANGE;
     case PLG_ETIMEDOUT:
         return KERR_REQUEST_TIMED_OUT;
+    case -ENOSPC:
+    case -EDQUOT:
+    case -EIO:
+    case -EROFS:
+    case -EFBIG:
+        /* The disk refused the write (full, quota, read-only, failing): Kafka's retriable
+         * "disk error when trying to access log file", so clients retry once space is back. */
+        return KERR_KAFKA_STORAGE_ERROR;
     default:
         return BERR_UNKNOWN_SERVER;
     }
@@ -1673,11 +1681,18 @@ static int append_checked(struct bpart *p, uint8_t *batch, size_t len, int acks,
     rc = plg_log_append_checked(p->log, batch, len, &info); /* bpart_append checked the CRC */
     if (rc) {
         mx_counter_inc(b->m_append_err);
-        if (rc != PLG_ETOOBIG && rc != PLG_ECORRUPT)
-            PLG_ERROR("broker", "msg=\"append failed\" topic=%s partition=%d error=\"%s\"",
+        if (rc != PLG_ETOOBIG && rc != PLG_ECORRUPT && p->append_failures++ == 0)
+            PLG_ERROR("broker",
+                      "msg=\"append failed, producers get errors until the storage takes writes "
+                      "again\" topic=%s partition=%d error=\"%s\"",
                       p->t->name, p->id, plg_strerror(rc));
         append_done(cb, ctx, broker_kerr(rc), -1, -1, lso);
         return 0;
+    }
+    if (p->append_failures) {
+        PLG_INFO("broker", "msg=\"appends work again\" topic=%s partition=%d failed=%lld",
+                 p->t->name, p->id, (long long)p->append_failures);
+        p->append_failures = 0;
     }
     if (idem)
         pid_table_record(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,

@@ -32,9 +32,11 @@ struct bpart {
     _Atomic int64_t durable;      /* written by the flusher thread */
     struct ackwait *acks, *acks_tail;
     bool in_ack_list;
-    struct bpart *ack_next; /* broker's list of partitions with ack waiters */
-    struct ptree *tree;     /* Merkle tree (crypto/ptree.h); NULL when merkle.enable=false */
-    struct hk_job *hk;      /* retention/compaction job in flight (housekeeping.c), or NULL */
+    struct bpart *ack_next;  /* broker's list of partitions with ack waiters */
+    struct ptree *tree;      /* Merkle tree (crypto/ptree.h); NULL when merkle.enable=false */
+    struct hk_job *hk;       /* retention/compaction job in flight (housekeeping.c), or NULL */
+    int64_t append_failures; /* storage failures since the last append that worked (one log
+                                line when they start, one when they end) */
 };
 
 struct btopic {
