@@ -10,22 +10,15 @@ Second case: a registered topic whose partition 1 directory is replaced by a fil
 opened at start (the server refuses to start); the records of partition 0 must still be on disk,
 and once the directory is back the server starts with the records."""
 import base64
-import json
 import os
 import shutil
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 import plg  # noqa: E402
 
 
-def rpc(http, method, **params):
-    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-    req = urllib.request.Request("http://%s/rpc" % http, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+rpc = plg.rpc
 
 
 def names(http):

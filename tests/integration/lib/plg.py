@@ -1,6 +1,8 @@
 """Shared helpers for integration tests: free loopback ports, temp dirs, and servers started as
 real processes that are always killed by PID. Python 3 standard library only."""
 import atexit
+import contextlib
+import json
 import os
 import random
 import shutil
@@ -9,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 BIN = os.environ.get("PYRALOG_BIN", "build/pyralog")
 
@@ -35,6 +38,33 @@ def metric_value(text, key, default=None):
             return float(line.split()[-1])
     assert default is not None, "metric %s not found" % key
     return default
+
+
+def rpc(http, method, **params):
+    """One JSON-RPC call over HTTP POST /rpc on http ("host:port"): the decoded response."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    req = urllib.request.Request("http://%s/rpc" % http, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+@contextlib.contextmanager
+def tmpfs(parent, size):
+    """A tmpfs of `size` (mount's size= option, e.g. "16m") at parent/mnt, lazily unmounted on
+    exit whatever happened. Yields its path, or None when not root (the caller says SKIP on
+    stderr). As root a failed mount is a failure: a silent skip would hide the test in CI."""
+    mnt = os.path.join(parent, "mnt")
+    os.mkdir(mnt)
+    if os.geteuid() != 0:
+        yield None
+        return
+    m = run("mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", mnt, timeout=30)
+    assert m.returncode == 0, "mount tmpfs failed as root: %s" % m.stderr
+    try:
+        yield mnt
+    finally:
+        run("umount", "-l", mnt, timeout=30)
 
 
 def run(*args, timeout=120, **kw):
