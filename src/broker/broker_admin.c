@@ -70,9 +70,17 @@ static void ct_ok(struct broker_req *rq, struct kcreatetopics_topic_resp *tr)
 static void ct_error(struct broker_req *rq, struct kcreatetopics_topic_resp *tr, int rc,
                      const char *why)
 {
-    tr->error_code = rc == PLG_EINVAL   ? KERR_INVALID_CONFIG
-                     : rc == PLG_EEXIST ? KERR_TOPIC_ALREADY_EXISTS
-                                        : BERR_UNKNOWN_SERVER;
+    /* A disk that refused the partition files or the registry write (full, read-only, failing;
+     * the topic is rolled back) is KAFKA_STORAGE_ERROR, as on produce, with the reason in the
+     * message. */
+    if (rc == PLG_EINVAL)
+        tr->error_code = KERR_INVALID_CONFIG;
+    else if (rc == PLG_EEXIST)
+        tr->error_code = KERR_TOPIC_ALREADY_EXISTS;
+    else if (broker_kerr(rc) == KERR_KAFKA_STORAGE_ERROR)
+        tr->error_code = KERR_KAFKA_STORAGE_ERROR;
+    else
+        tr->error_code = BERR_UNKNOWN_SERVER;
     tr->error_message = amsg(rq, why && why[0] ? why : plg_strerror(rc));
     tr->num_partitions = -1;
 }

@@ -99,6 +99,11 @@ struct broker {
     struct mx_counter *m_recs_in, *m_bytes_in, *m_append_err, *m_bad_frames;
     struct mx_counter *m_recs_out, *m_bytes_out; /* Fetch responses */
     struct mx_counter *m_fetch_cold;             /* Fetches whose data a worker read first */
+    /* Failures in a row of InitProducerId's id reservation and of Metadata auto-creates
+     * (broker_kafka.c): a log line when they start (then at most one a minute, at the loop
+     * times *_logged_ms), one when it works again. */
+    int64_t pid_failures, autocreate_failures;
+    uint64_t pid_logged_ms, autocreate_logged_ms;
 };
 
 struct btopic *broker_topic_find(struct broker *b, const char *name, size_t len);

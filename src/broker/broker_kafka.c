@@ -259,6 +259,17 @@ static void h_api_versions(struct broker_req *rq)
     broker_reply(rq, &resp);
 }
 
+/* Counts one more failure in a run (*n); whether it gets a log line: the first of the run, then
+ * at most one a minute, so a run that lasts (or a new cause within it) still shows. */
+static bool failure_logged(struct broker *b, int64_t *n, uint64_t *logged_ms)
+{
+    uint64_t now = uv_now(b->loop);
+    if ((*n)++ && now - *logged_ms < 60000)
+        return false;
+    *logged_ms = now;
+    return true;
+}
+
 /* ---- Metadata ---- */
 
 /* Fills mt for t, all but the name (the caller's: t may be gone before a deferred answer). */
@@ -293,16 +304,30 @@ static int fill_md_topic(struct broker_req *rq, struct kmetadata_topic *mt, stru
 
 /* A Metadata answer waits (struct broker_wait) for the topics it auto-creates (on libuv
  * workers: partition files, fsyncs and the registry write stay off the loop); each job fills its
- * topic's entry here. */
+ * topic's entry here. A create the disk refused (full, read-only, failing; the topic is rolled
+ * back) answers LEADER_NOT_AVAILABLE, Kafka's answer for a topic being auto-created: clients ask
+ * again, and the create works once space is back. One warn line when auto-creates start
+ * failing, one info line when one works again. */
 static void md_created(struct broker_wait *w, void *item, int rc, const char *why)
 {
     struct broker_req *rq = w->rq;
+    struct broker *b = rq->b;
     struct kmetadata_topic *mt = item;
     struct kstr name = mt->name; /* the arena copy */
-    if (rc)
-        PLG_WARN("broker", "msg=\"auto-create failed\" topic=%s error=\"%s\"", name.p, why);
-    struct btopic *t = rc ? NULL : broker_topic_find(rq->b, name.p, (size_t)name.len);
-    if (!t)
+    if (rc && failure_logged(b, &b->autocreate_failures, &b->autocreate_logged_ms))
+        PLG_WARN("broker",
+                 "msg=\"auto-create failed, Metadata answers errors for new topics until it "
+                 "works\" topic=%s failed=%lld error=\"%s\"",
+                 name.p, (long long)b->autocreate_failures, why && why[0] ? why : plg_strerror(rc));
+    if (!rc && b->autocreate_failures) {
+        PLG_INFO("broker", "msg=\"auto-create works again\" topic=%s failed=%lld", name.p,
+                 (long long)b->autocreate_failures);
+        b->autocreate_failures = 0;
+    }
+    struct btopic *t = rc ? NULL : broker_topic_find(b, name.p, (size_t)name.len);
+    if (rc && broker_kerr(rc) == KERR_KAFKA_STORAGE_ERROR)
+        mt->error_code = KERR_LEADER_NOT_AVAILABLE;
+    else if (!t)
         mt->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
     else if (fill_md_topic(rq, mt, t))
         w->oom = true;
@@ -561,6 +586,32 @@ static void h_list_offsets(struct broker_req *rq)
 
 /* ---- InitProducerId ---- */
 
+/* A new producer id, or the error code that says why there is none. The id block reservation
+ * writes meta/producer-ids; when the disk refuses it (full, read-only, failing) the answer is
+ * COORDINATOR_LOAD_IN_PROGRESS, as Kafka's own answer when its producer-id block is not available
+ * yet: retriable for every client (librdkafka's idempotence state machine retries any error, the
+ * Java client only retriable ones, which UNKNOWN_SERVER_ERROR is not), so producers start once
+ * space is back. One error line when the failures start, one info line when they end. */
+static int16_t new_producer_id(struct broker *b, int64_t *pid)
+{
+    int rc = broker_alloc_producer_id(b, pid);
+    if (rc == 0) {
+        if (b->pid_failures)
+            PLG_INFO("broker", "msg=\"producer ids are allocated again\" failed=%lld",
+                     (long long)b->pid_failures);
+        b->pid_failures = 0;
+        return 0;
+    }
+    if (failure_logged(b, &b->pid_failures, &b->pid_logged_ms))
+        PLG_ERROR("broker",
+                  "msg=\"cannot allocate producer id, InitProducerId answers errors until it "
+                  "can\" failed=%lld error=\"%s\"",
+                  (long long)b->pid_failures, plg_strerror(rc));
+    *pid = -1;
+    return broker_kerr(rc) == KERR_KAFKA_STORAGE_ERROR ? KERR_COORDINATOR_LOAD_IN_PROGRESS
+                                                       : BERR_UNKNOWN_SERVER;
+}
+
 static void h_init_producer_id(struct broker_req *rq)
 {
     const struct kinitproducerid_req *req = rq->body;
@@ -572,9 +623,8 @@ static void h_init_producer_id(struct broker_req *rq)
         /* Re-initialisation of a known id bumps its epoch (KIP-360). */
         if (req->producer_epoch < 0 || req->producer_epoch >= INT16_MAX - 1) {
             int64_t pid;
-            if (broker_alloc_producer_id(rq->b, &pid))
-                resp.error_code = BERR_UNKNOWN_SERVER;
-            else
+            resp.error_code = new_producer_id(rq->b, &pid);
+            if (!resp.error_code)
                 resp.producer_id = pid, resp.producer_epoch = 0;
         } else {
             resp.producer_id = req->producer_id;
@@ -582,12 +632,8 @@ static void h_init_producer_id(struct broker_req *rq)
         }
     } else {
         int64_t pid;
-        int rc = broker_alloc_producer_id(rq->b, &pid);
-        if (rc) {
-            PLG_ERROR("broker", "msg=\"cannot allocate producer id\" error=\"%s\"",
-                      plg_strerror(rc));
-            resp.error_code = BERR_UNKNOWN_SERVER;
-        } else {
+        resp.error_code = new_producer_id(rq->b, &pid);
+        if (!resp.error_code) {
             resp.producer_id = pid;
             resp.producer_epoch = 0;
         }

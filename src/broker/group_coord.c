@@ -569,7 +569,13 @@ static void commit_done(struct commit_ctx *c, int16_t err)
 
 static void on_commit_appended(void *ctx, const struct broker_append_result *r)
 {
-    commit_done(ctx, r->err);
+    /* The offsets log refused the write (full disk, I/O error): KAFKA_STORAGE_ERROR is no
+     * OffsetCommit error to clients (librdkafka would fail the commit for good). Kafka's group
+     * coordinator answers NOT_COORDINATOR for it; librdkafka and the Java client then look the
+     * coordinator up again and retry the commit, which works once the disk takes writes (it
+     * treats COORDINATOR_NOT_AVAILABLE the same way; Kafka keeps that one for a missing offsets
+     * topic). */
+    commit_done(ctx, r->err == KERR_KAFKA_STORAGE_ERROR ? KERR_NOT_COORDINATOR : r->err);
 }
 
 static void on_tombstones_appended(void *ctx, const struct broker_append_result *r)

@@ -22,6 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+import diskfull  # noqa: E402
 import kwire  # noqa: E402
 import plg  # noqa: E402
 
@@ -34,44 +35,6 @@ def rpc_ok(http, method, **params):
     r = plg.rpc(http, method, **params)
     assert "result" in r, "%s %s: %s" % (method, params, r)
     return r["result"]
-
-
-class Disk:
-    """The tmpfs and its filler files: fill() takes all free space but `leave` bytes."""
-
-    def __init__(self, mnt):
-        self.mnt = mnt
-        self.n = 0
-
-    def avail(self):
-        st = os.statvfs(self.mnt)
-        return st.f_bavail * st.f_frsize
-
-    def fill(self, leave=0):
-        avail = self.avail()
-        if avail <= leave:
-            return
-        self.n += 1
-        fd = os.open(os.path.join(self.mnt, "filler%d" % self.n), os.O_WRONLY | os.O_CREAT)
-        try:
-            os.posix_fallocate(fd, 0, avail - leave)
-        finally:
-            os.close(fd)
-        assert self.avail() <= leave, self.avail()
-
-    def free(self):
-        for f in os.listdir(self.mnt):
-            if f.startswith("filler"):
-                os.unlink(os.path.join(self.mnt, f))
-
-
-def alive(srv, what):
-    """Fails clearly when the server died (SIGBUS from an index page on a full disk...)."""
-    rc = srv.p.poll()
-    if rc is None:
-        return
-    how = "signal %d" % -rc if rc < 0 else "exit code %d" % rc
-    raise AssertionError("server died with %s %s; its log:\n%s" % (how, what, srv.output()[-6000:]))
 
 
 class Producer:
@@ -90,7 +53,7 @@ class Producer:
             corr, out = kwire.parse_produce_v3(kwire.recv_frame(self.s))
         except (OSError, EOFError) as e:
             time.sleep(0.2)
-            alive(self.srv, "during a produce (%s)" % e)
+            diskfull.alive(self.srv, "during a produce (%s)" % e)
             raise
         assert corr == self.corr, (corr, self.corr)
         return out
@@ -158,7 +121,7 @@ def merkle_check(srv, topic, n):
 
 def run(mnt):
     data = os.path.join(mnt, "data")
-    disk = Disk(mnt)
+    disk = diskfull.Disk(mnt)
     t0 = time.time()
     srv = plg.server(data, extra=["--set", "log.retention.check.interval.ms=3600000"])
     with srv:
@@ -179,7 +142,7 @@ def run(mnt):
             for _ in range(5000):
                 v = b"a%03d-%06d-" % (cycle, len(acked)) + b"x" * 50
                 err, off = p.produce([(b"t", [(0, kwire.batch([v]))])])[("t", 0)]
-                alive(srv, "after a produce in cycle %d" % cycle)
+                diskfull.alive(srv, "after a produce in cycle %d" % cycle)
                 if err:
                     assert err == KAFKA_STORAGE_ERROR, "cycle %d: error %d, want 56" % (cycle, err)
                     refused.append(v)
@@ -193,7 +156,7 @@ def run(mnt):
             check_others_served(srv, "t", acked)
             if cycle < CYCLES - 1:
                 disk.free()
-        alive(srv, "after %d full-disk cycles" % CYCLES)
+        diskfull.alive(srv, "after %d full-disk cycles" % CYCLES)
         print("ok a: %d cycles, %d acknowledged (%d..%d per cycle), each ended by error 56 "
               "(%.1f s)" % (CYCLES, len(acked), min(per_cycle), max(per_cycle), time.time() - t0))
 
@@ -208,7 +171,7 @@ def run(mnt):
         codes = {k: v[0] for k, v in out.items()}
         assert codes == {("t", 0): 56, ("t", 7): 3, ("t2", 0): 56, ("t2", 1): 2}, codes
         refused += [b"refused-b", big]
-        alive(srv, "after the multi-partition produce")
+        diskfull.alive(srv, "after the multi-partition produce")
         print("ok b: per-partition codes %s" % sorted(codes.items()))
 
         # c. A real client on the full disk: librdkafka retries error 56 until space is back.
@@ -224,7 +187,7 @@ def run(mnt):
         kc.stdin.close()
         kc.stdin = None
         time.sleep(1.5)
-        alive(srv, "while kcat produced on the full disk")
+        diskfull.alive(srv, "while kcat produced on the full disk")
         assert kc.poll() is None, "kcat finished on a full disk: %s" % kc.stderr.read()
         c_failed = append_failed_lines(srv.output(), "c")
         assert c_failed, "kcat was never refused: no 'append failed' line for topic c"
@@ -285,13 +248,7 @@ def run(mnt):
 
 
 def main():
-    with plg.TempDir() as d, plg.tmpfs(d, "16m") as mnt:
-        if mnt is None:
-            # CI runs as root, so this skip only happens on a developer machine.
-            print("SKIP: not root, cannot mount a tmpfs", file=sys.stderr)
-            return
-        run(mnt)
-    print("ok")
+    diskfull.main("16m", run)
 
 
 if __name__ == "__main__":
