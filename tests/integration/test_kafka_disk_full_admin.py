@@ -215,19 +215,12 @@ def run(mnt):
         # An idempotent kcat producer starts on the full disk (InitProducerId and produce are
         # refused); space comes back after 1.5 s; every record arrives exactly once.
         lines = ["i%04d:idem-%04d" % (i, i) for i in range(500)]
-        kc = subprocess.Popen(["kcat", "-b", srv.kafka, "-P", "-t", "keep", "-K:",
-                               "-X", "enable.idempotence=true", "-X", "message.timeout.ms=40000",
-                               "-X", "retry.backoff.ms=100", "-X", "linger.ms=5"],
-                              stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        kc.stdin.write(("\n".join(lines) + "\n").encode())
-        kc.stdin.close()
-        kc.stdin = None
+        kc = diskfull.kcat_produce(srv.kafka, "keep", lines, "enable.idempotence=true")
         time.sleep(1.5)
         diskfull.alive(srv, "while an idempotent kcat and a group member started on a full disk")
         assert kc.poll() is None, "idempotent kcat finished on a full disk: %s" % kc.stderr.read()
         disk.free()
-        _, kerr = kc.communicate(timeout=60)
-        assert kc.returncode == 0 and b"Delivery failed" not in kerr, kerr.decode()[-2000:]
+        diskfull.kcat_done(kc)
         print("ok idempotent kcat delivered %d records once space was back" % len(lines))
 
         # Space is back: every path works.

@@ -1,6 +1,7 @@
 """Helpers of the full-disk tests: a tmpfs to run on, filler files that take its free space, and
 a clear failure when the server died under a request. Python 3 standard library only."""
 import os
+import subprocess
 import sys
 
 import plg
@@ -45,6 +46,34 @@ def alive(srv, what):
     how = "signal %d" % -rc if rc < 0 else "exit code %d" % rc
     raise AssertionError("server died with %s %s; its log:\n%s" % (how, what,
                                                                  srv.output()[-6000:]))
+
+
+def kcat_produce(bootstrap, topic, lines, *conf):
+    """A kcat producer of `lines` ("key:value") running in the background, with librdkafka
+    settings `conf` ("k=v") after bounded retries (40 s per message, 100 ms back-off). Its
+    stdin is written and closed; wait with kcat_done()."""
+    args = ["kcat", "-b", bootstrap, "-P", "-t", topic, "-K:", "-X", "message.timeout.ms=40000",
+            "-X", "retry.backoff.ms=100", "-X", "linger.ms=5"]
+    for c in conf:
+        args += ["-X", c]
+    kc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+    kc.stdin.write(("\n".join(lines) + "\n").encode())
+    kc.stdin.close()
+    kc.stdin = None
+    return kc
+
+
+def kcat_done(kc):
+    """Waits for a kcat_produce; asserts exit 0 and no failed delivery."""
+    try:
+        _, err = kc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        kc.kill()
+        raise
+    err = err.decode(errors="replace")
+    assert kc.returncode == 0 and "Delivery failed" not in err, "kcat exit %d: %s" % (
+        kc.returncode, err[-2000:])
 
 
 def main(size, run):
