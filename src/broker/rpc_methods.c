@@ -334,6 +334,12 @@ static void append_done(void *ctx, const struct broker_append_result *res)
     } else if (res->err == KERR_REQUEST_TIMED_OUT) {
         rpc_error(a->c, RPC_TIMEOUT, "append to \"%s\" partition %d timed out", a->topic,
                   (int)a->partition);
+    } else if (res->err == KERR_KAFKA_STORAGE_ERROR) {
+        rpc_error(a->c, RPC_SERVER_ERROR,
+                  "append to \"%s\" partition %d failed: the disk refused the write (full, "
+                  "read-only or failing; the server log names the error); nothing was stored, "
+                  "retry once the disk takes writes again",
+                  a->topic, (int)a->partition);
     } else {
         rpc_error(a->c, RPC_SERVER_ERROR, "append to \"%s\" partition %d failed (Kafka error %d)",
                   a->topic, (int)a->partition, (int)res->err);

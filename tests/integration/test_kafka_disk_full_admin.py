@@ -4,6 +4,7 @@ idempotent kcat producer across the episode), JSON-RPC topic.create, CreateTopic
 `pyralog topic create`), Metadata auto-create, OffsetCommit. While the disk is full each answers
 a specific error (a code librdkafka retries where a client retries), logs a line, leaves no
 half-created topic, and other clients are served; once space is back each works."""
+import base64
 import os
 import subprocess
 import sys
@@ -149,6 +150,14 @@ def run(mnt):
         others_served(srv, "after InitProducerId on a full disk")
         print("ok InitProducerId on a full disk: error %d" % err)
 
+        # JSON-RPC log.append of a 5 KB value (it needs a new page): a storage error in words.
+        v = base64.b64encode(b"r" * 5000).decode()
+        r = plg.rpc(srv.http, "log.append", topic="keep", partition=0, value=v)
+        e = r.get("error") or {}
+        assert e.get("code") == -32000 and "the disk refused the write" in e.get("message", ""), r
+        others_served(srv, "after log.append on a full disk")
+        print("ok log.append on a full disk: %s" % e["message"])
+
         # JSON-RPC topic.create: a storage error naming the topic, nothing left behind.
         r = plg.rpc(srv.http, "topic.create", name="new-rpc", partitions=3)
         e = r.get("error") or {}
@@ -261,9 +270,11 @@ def run(mnt):
         got = subprocess.run(["kcat", "-b", srv.kafka, "-C", "-t", "keep", "-o", "2", "-e", "-q",
                               "-f", "%k:%s\n"], capture_output=True, text=True, timeout=60)
         assert got.stdout.splitlines() == lines, (len(got.stdout.splitlines()), got.stderr)
+        r = plg.rpc(srv.http, "log.append", topic="keep", partition=0, value=v)
+        assert r.get("result") == {"partition": 0, "offset": 2 + len(lines)}, r
         assert srv.stop() == 0
-        print("ok space back: InitProducerId, topic.create, CreateTopics, CLI, auto-create, "
-              "OffsetCommit work; idempotent records exactly once")
+        print("ok space back: InitProducerId, log.append, topic.create, CreateTopics, CLI, "
+              "auto-create, OffsetCommit work; idempotent records exactly once")
     srv = plg.server(data)
     with srv:
         names = sorted(t["name"] for t in plg.rpc(srv.http, "topic.list")["result"])
