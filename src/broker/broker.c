@@ -531,6 +531,9 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
     char dir[4096] = "";
     if (!b->o.memory_only)
         part_dir(b, t->name, id, dir, sizeof dir);
+    /* A partition this call creates is removed again when it fails (a full disk can stop it
+     * half-way: the directory made, some segment files not); an existing one keeps its files. */
+    bool created = dir[0] && access(dir, F_OK) != 0;
     struct plg_log_options lo = {.config = cfg,
                                  .memory_only = b->o.memory_only,
                                  .create = true,
@@ -544,6 +547,8 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
         PLG_ERROR("broker",
                   "msg=\"cannot open partition log\" topic=%s partition=%d dir=%s error=\"%s\"",
                   t->name, id, dir, plg_strerror(rc));
+        if (created)
+            rm_rf(dir);
         free(p);
         return rc;
     }
@@ -560,6 +565,8 @@ static int part_open(struct broker *b, struct btopic *t, int32_t id,
                   "msg=\"cannot rebuild producer state\" topic=%s partition=%d error=\"%s\"",
                   t->name, id, plg_strerror(rc));
         plg_log_close(p->log);
+        if (created)
+            rm_rf(dir);
         pid_table_destroy(&p->pids);
         free(p);
         return rc;

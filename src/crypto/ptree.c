@@ -14,6 +14,7 @@
 
 #include "base/buf.h"
 #include "base/bytes.h"
+#include "base/log.h"
 #include "crypto/blake3.h"
 #include "storage/batch.h"
 
@@ -22,11 +23,12 @@
 /* One .merkle file (or its in-memory twin): the records of leaves [base, end). */
 struct mfile {
     uint64_t base, end;
-    int fd;         /* -1 in memory mode */
-    struct buf mem; /* in memory mode: the hashes (no header) */
-    bool sealed;    /* complete: its segment was sealed (or it was loaded from disk) */
-    bool synced;    /* durable, or handed to the log's group commit to become so */
-    off_t kicked;   /* file offset up to which writeback was started (sync_file_range) */
+    int fd;          /* -1 in memory mode */
+    struct buf mem;  /* in memory mode: the hashes (no header) */
+    bool sealed;     /* complete: its segment was sealed (or it was loaded from disk) */
+    bool synced;     /* durable, or handed to the log's group commit to become so */
+    off_t kicked;    /* file offset up to which writeback was started (sync_file_range) */
+    struct buf pend; /* on disk: the tail of its records that a failed write left unwritten */
 };
 
 /* Start writeback of a tree file every this many new bytes. Without it the tree files pile up
@@ -38,6 +40,11 @@ struct mfile {
  * just before each fdatasync, a little at a time. 4 MiB kicks from here went out in bursts
  * that stalled the commit behind them: 1.5-2% of fdatasyncs over 1 ms instead of 0.2%. */
 #define KICK_BYTES (4 << 20)
+
+/* A tree file write that fails (a full disk) keeps the records in memory (mfile.pend) and is
+ * retried with every later flush: the log is the source of truth and appends go on. Past this
+ * many pending bytes (~450,000 records) the tree gives up (ptree_error) as for other errors. */
+#define BACKLOG_MAX (16u << 20)
 
 /* Reusable work areas of batch_leaves (kept in struct ptree so appends do not allocate). */
 struct leafwork {
@@ -62,6 +69,8 @@ struct ptree {
     uint8_t frontier[MK_MAX_PATH][HS]; /* frontier[l]: the complete level-l node awaiting a
                                           right sibling, valid when bit l of size is set */
     int error;
+    size_t backlog;            /* bytes in the files' pend buffers */
+    int write_error;           /* the last failed write's error, while backlog > 0 */
     struct buf out;            /* hashes to write to the last file, flushed per batch */
     struct buf scratch;        /* decompressed records */
     struct leafwork work;      /* leaves of the batch being added */
@@ -82,18 +91,40 @@ static void file_name(char *out, size_t cap, const char *dir, uint64_t base)
     snprintf(out, cap, "%s/%020" PRIu64 ".merkle", dir, base);
 }
 
-static int file_read(const struct mfile *f, uint64_t hash_index, uint8_t out[HS])
+/* Bytes of f's records not written to its file yet are its pend tail. */
+static uint64_t written_bytes(const struct mfile *f)
 {
+    return local_pos(f, f->end) * HS - f->pend.len;
+}
+
+/* `bytes` bytes of f's records from hash index `at`: from memory, from the file, and from the
+ * records a failed write left pending. */
+static int records_read(const struct mfile *f, uint64_t at, uint8_t *out, size_t bytes)
+{
+    uint64_t pos = at * HS;
     if (f->fd < 0) {
-        if ((hash_index + 1) * HS > f->mem.len)
+        if (pos + bytes > f->mem.len)
             return PLG_ECORRUPT;
-        memcpy(out, f->mem.data + hash_index * HS, HS);
+        memcpy(out, f->mem.data + pos, bytes);
         return 0;
     }
-    ssize_t n = pread(f->fd, out, HS, (off_t)(PTREE_HEADER + hash_index * HS));
-    if (n < 0)
-        return -errno;
-    return n == HS ? 0 : PLG_ECORRUPT;
+    uint64_t written = written_bytes(f);
+    size_t n = 0;
+    if (pos < written) {
+        n = written - pos < bytes ? (size_t)(written - pos) : bytes;
+        ssize_t r = pread(f->fd, out, n, (off_t)(PTREE_HEADER + pos));
+        if (r < 0)
+            return -errno;
+        if ((size_t)r != n)
+            return PLG_ECORRUPT;
+    }
+    if (n < bytes) {
+        uint64_t o = pos + n - written;
+        if (o + (bytes - n) > f->pend.len)
+            return PLG_ECORRUPT;
+        memcpy(out + n, f->pend.data + o, bytes - n);
+    }
+    return 0;
 }
 
 /* The file holding the record of leaf i (i < t->size). */
@@ -120,18 +151,9 @@ static int read_leaves(struct ptree *t, uint64_t first, uint64_t count, uint8_t 
             return PLG_ECORRUPT;
         uint64_t n = f->end - first < count ? f->end - first : count;
         size_t bytes = (size_t)n * HS;
-        uint64_t at = local_pos(f, first);
-        if (f->fd < 0) {
-            if ((at + n) * HS > f->mem.len)
-                return PLG_ECORRUPT;
-            memcpy(out, f->mem.data + at * HS, bytes);
-        } else {
-            ssize_t r = pread(f->fd, out, bytes, (off_t)(PTREE_HEADER + at * HS));
-            if (r < 0)
-                return -errno;
-            if ((size_t)r != bytes)
-                return PLG_ECORRUPT;
-        }
+        int rc = records_read(f, local_pos(f, first), out, bytes);
+        if (rc)
+            return rc;
         out += bytes;
         first += n;
         count -= n;
@@ -164,7 +186,7 @@ static int node_read(void *ctx, uint64_t start, unsigned level, uint8_t *out)
     struct mfile *f = file_of(t, last);
     if (!f)
         return PLG_ECORRUPT;
-    return file_read(f, local_pos(f, last) + (uint64_t)slot, out);
+    return records_read(f, local_pos(f, last) + (uint64_t)slot, out, HS);
 }
 
 void ptree_source(struct ptree *t, struct mk_source *s)
@@ -201,36 +223,92 @@ int ptree_error(const struct ptree *t)
 /* ---- appending --------------------------------------------------------------------------------
  */
 
+/* Writes len bytes of f's records at record byte pos; *done: how many were written. */
+static int write_records(struct mfile *f, const uint8_t *p, size_t len, uint64_t pos, size_t *done)
+{
+    *done = 0;
+    while (*done < len) {
+        ssize_t n = pwrite(f->fd, p + *done, len - *done, (off_t)(PTREE_HEADER + pos + *done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        *done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Keeps bytes a write could not take as f's pend tail (after any already pending). */
+static int keep_pending(struct ptree *t, struct mfile *f, const uint8_t *p, size_t len, int err)
+{
+    if (!t->backlog)
+        PLG_WARN("merkle",
+                 "msg=\"tree file write failed, records kept in memory until writes work\" "
+                 "dir=%s error=\"%s\"",
+                 t->dir, plg_strerror(err));
+    buf_put(&f->pend, p, len);
+    if (f->pend.oom)
+        return PLG_ENOMEM;
+    t->backlog += len;
+    t->write_error = err;
+    return t->backlog > BACKLOG_MAX ? err : 0;
+}
+
+static int seal_sync(struct ptree *t, struct mfile *f);
+
+/* Writes the pending records of every file, oldest first; stops at the first failure. */
+static int retry_backlog(struct ptree *t)
+{
+    for (size_t i = 0; i < t->nfiles && t->backlog; i++) {
+        struct mfile *f = &t->files[i];
+        if (!f->pend.len)
+            continue;
+        size_t done;
+        int rc = write_records(f, f->pend.data, f->pend.len, written_bytes(f), &done);
+        memmove(f->pend.data, f->pend.data + done, f->pend.len - done);
+        f->pend.len -= done;
+        t->backlog -= done;
+        if (rc) {
+            t->write_error = rc;
+            return t->backlog > BACKLOG_MAX ? rc : 0;
+        }
+        buf_free(&f->pend);
+        buf_init(&f->pend);
+        if (f->sealed && !f->synced && (rc = seal_sync(t, f)))
+            return rc;
+    }
+    if (!t->backlog)
+        PLG_INFO("merkle", "msg=\"tree file writes work again\" dir=%s", t->dir);
+    return 0;
+}
+
 static int flush_out(struct ptree *t)
 {
-    if (!t->out.len)
+    if (!t->out.len && !t->backlog)
         return 0;
     struct mfile *f = &t->files[t->nfiles - 1];
     int rc = 0;
     if (f->fd < 0) {
         buf_put(&f->mem, t->out.data, t->out.len);
         rc = f->mem.oom ? PLG_ENOMEM : 0;
-    } else {
-        off_t at = (off_t)(PTREE_HEADER + local_pos(f, f->end) * HS) - (off_t)t->out.len;
-        size_t done = 0;
-        while (done < t->out.len) {
-            ssize_t n = pwrite(f->fd, t->out.data + done, t->out.len - done, at + (off_t)done);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                rc = n < 0 ? -errno : -EIO;
-                break;
-            }
-            done += (size_t)n;
-        }
-        off_t now = at + (off_t)done;
-        if (rc == 0 && !t->log_writeback && now - f->kicked >= KICK_BYTES) {
+    } else if (t->out.len && f->pend.len) {
+        rc = keep_pending(t, f, t->out.data, t->out.len, t->write_error); /* stay in order */
+    } else if (t->out.len) {
+        uint64_t at = local_pos(f, f->end) * HS - t->out.len;
+        size_t done;
+        int wrc = write_records(f, t->out.data, t->out.len, at, &done);
+        off_t now = (off_t)(PTREE_HEADER + at + done);
+        if (wrc)
+            rc = keep_pending(t, f, t->out.data + done, t->out.len - done, wrc);
+        else if (!t->log_writeback && now - f->kicked >= KICK_BYTES) {
             /* Asynchronous: starts writeback of the range, does not wait for it. */
             (void)sync_file_range(f->fd, f->kicked, now - f->kicked, SYNC_FILE_RANGE_WRITE);
             f->kicked = now;
         }
     }
     buf_reset(&t->out);
+    if (!rc && t->backlog)
+        rc = retry_backlog(t);
     return rc;
 }
 
@@ -260,6 +338,7 @@ static int new_file(struct ptree *t, uint64_t base)
     f->base = f->end = base;
     f->fd = -1;
     buf_init(&f->mem);
+    buf_init(&f->pend);
     if (t->dir) {
         char path[PATH_MAX];
         file_name(path, sizeof path, t->dir, base);
@@ -630,6 +709,8 @@ void ptree_on_append(void *ctx, int64_t base_offset, const uint8_t *batch, size_
 
 static void drop_file(struct ptree *t, struct mfile *f)
 {
+    t->backlog -= f->pend.len;
+    buf_free(&f->pend);
     if (f->fd >= 0) {
         close(f->fd);
         char path[PATH_MAX];
@@ -650,18 +731,33 @@ static int truncate_to(struct ptree *t, uint64_t size)
     }
     if (t->nfiles) {
         struct mfile *f = &t->files[t->nfiles - 1];
+        uint64_t keep = local_pos(f, size) * HS, written = written_bytes(f);
         f->end = size;
-        uint64_t hashes = local_pos(f, size);
-        if (f->fd >= 0) {
-            if (ftruncate(f->fd, (off_t)(PTREE_HEADER + hashes * HS)) != 0)
+        if (f->fd >= 0 && keep < written) {
+            t->backlog -= f->pend.len;
+            f->pend.len = 0;
+            if (ftruncate(f->fd, (off_t)(PTREE_HEADER + keep)) != 0)
                 return -errno;
+        } else if (f->fd >= 0) {
+            t->backlog -= f->pend.len - (size_t)(keep - written); /* cut in the pending tail */
+            f->pend.len = (size_t)(keep - written);
         } else {
-            f->mem.len = (size_t)hashes * HS;
+            f->mem.len = (size_t)keep;
         }
         f->sealed = f->synced = false;
     }
     t->size = size;
     return load_frontier(t);
+}
+
+/* A sealed file, complete on disk, is made durable once: off this thread, by the log's flusher
+ * with its next group commit (a duplicate of its fd), or here without a log. */
+static int seal_sync(struct ptree *t, struct mfile *f)
+{
+    int fd = t->log ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : -1;
+    int src = fd >= 0 ? plg_log_sync_file(t->log, fd) : fdatasync(f->fd) ? -errno : 1;
+    f->synced = src == 1;
+    return src < 0 ? src : 0;
 }
 
 void ptree_on_segment_event(void *ctx, enum plg_segment_event kind, int64_t segment_base,
@@ -684,11 +780,8 @@ void ptree_on_segment_event(void *ctx, enum plg_segment_event kind, int64_t segm
             if (f->base != (uint64_t)segment_base || f->fd < 0 || f->sealed)
                 continue;
             f->sealed = true;
-            int fd = t->log ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : -1;
-            int src = fd >= 0 ? plg_log_sync_file(t->log, fd) : fdatasync(f->fd) ? -errno : 1;
-            if (src < 0)
-                rc = src;
-            f->synced = src == 1;
+            if (!f->pend.len) /* else once its pending records are written (retry_backlog) */
+                rc = seal_sync(t, f);
         }
         break;
     case PLG_SEG_TRUNCATED:
@@ -718,7 +811,7 @@ int ptree_sync(struct ptree *t)
             continue;
         if (fdatasync(f->fd) != 0)
             return -errno;
-        f->synced = f->sealed;
+        f->synced = f->sealed && !f->pend.len;
     }
     return 0;
 }
@@ -744,6 +837,8 @@ int ptree_mark_clean(struct ptree *t, uint64_t log_end)
     int rc = flush_out(t);
     if (rc)
         return rc;
+    if (t->backlog)
+        return t->write_error; /* not all on disk: the next open re-derives the tree */
     if (t->size != log_end)
         return PLG_ESTATE;
     if ((rc = ptree_sync(t)))
@@ -891,6 +986,7 @@ static int load_files(struct ptree *t, struct ptree_recovery *rec)
         f->fd = fd;
         f->sealed = true;
         buf_init(&f->mem);
+        buf_init(&f->pend);
         t->size = f->end;
     }
     free(bases);
@@ -1003,6 +1099,7 @@ void ptree_close(struct ptree *t)
         if (t->files[i].fd >= 0)
             close(t->files[i].fd);
         buf_free(&t->files[i].mem);
+        buf_free(&t->files[i].pend);
     }
     free(t->files);
     free(t->dir);

@@ -180,6 +180,8 @@ int segment_activate(struct segment *s, int32_t index_bytes)
         return rc;
     s->idx_cap = icap;
     s->tix_cap = tcap;
+    s->idx_ready = s->tix_ready = 0; /* nothing known to be allocated: reserved again on use */
+    s->index_nospace = false;
     s->active = true;
     return 0;
 }
@@ -219,10 +221,55 @@ int segment_load(struct store *st, int64_t base, int32_t index_interval, int64_t
     return 0;
 }
 
+/* Reserve index blocks this many bytes ahead of the entries being written. */
+#define INDEX_RESERVE_BYTES (64 << 10)
+
+/*
+ * Makes the slots of entries [0, n) of an index file (cap entries of `entry` bytes) safe to
+ * write through the mapping: their blocks are reserved, up to INDEX_RESERVE_BYTES ahead.
+ * *ready counts the slots known to be reserved.
+ */
+static int index_reserve(struct segment *s, int fd, uint32_t n, uint32_t cap, size_t entry,
+                         uint32_t *ready)
+{
+    if (n > cap)
+        n = cap; /* entries past cap are never written */
+    if (n <= *ready)
+        return 0;
+    uint64_t want = (uint64_t)n + INDEX_RESERVE_BYTES / entry;
+    if (want > cap)
+        want = cap;
+    int rc = s->store->ops->reserve(s->store, fd, (int64_t)*ready * (int64_t)entry,
+                                    (int64_t)(want - *ready) * (int64_t)entry);
+    if (rc == -ENOSPC || rc == -EDQUOT) {
+        want = n; /* nearly full: just what is needed now */
+        rc = s->store->ops->reserve(s->store, fd, (int64_t)*ready * (int64_t)entry,
+                                    (int64_t)(want - *ready) * (int64_t)entry);
+    }
+    if (rc == 0)
+        *ready = (uint32_t)want;
+    return rc;
+}
+
+/* Reserves the slots the next batch's entries may take: one offset entry, one time entry, and
+ * the time entry sealing adds. */
+static int reserve_next_entries(struct segment *s)
+{
+    int rc = index_reserve(s, s->idx_fd, s->idx_n + 1, s->idx_cap, SEG_IDX_ENTRY, &s->idx_ready);
+    if (rc == 0)
+        rc = index_reserve(s, s->tix_fd, s->tix_n + 2, s->tix_cap, SEG_TIX_ENTRY, &s->tix_ready);
+    return rc;
+}
+
 static void idx_add(struct segment *s, uint32_t rel, uint32_t pos)
 {
     if (s->idx_n >= s->idx_cap)
         return; /* full: lookups scan further, the log rolls on the next append */
+    if (s->idx_n >= s->idx_ready &&
+        index_reserve(s, s->idx_fd, s->idx_n + 1, s->idx_cap, SEG_IDX_ENTRY, &s->idx_ready)) {
+        s->index_nospace = true; /* as if full */
+        return;
+    }
     uint8_t *e = s->idx + (size_t)s->idx_n * SEG_IDX_ENTRY;
     be32_put(e, rel);
     be32_put(e + 4, pos);
@@ -233,6 +280,11 @@ static void tix_add(struct segment *s, int64_t ts, uint32_t rel)
 {
     if (s->tix_n >= s->tix_cap)
         return;
+    if (s->tix_n >= s->tix_ready &&
+        index_reserve(s, s->tix_fd, s->tix_n + 1, s->tix_cap, SEG_TIX_ENTRY, &s->tix_ready)) {
+        s->index_nospace = true;
+        return;
+    }
     if (s->tix_n > 0) {
         const uint8_t *last = s->tix + (size_t)(s->tix_n - 1) * SEG_TIX_ENTRY;
         if ((int64_t)be64_get(last) >= ts)
@@ -290,13 +342,17 @@ static int64_t scan(struct segment *s, int64_t pos, int64_t file_end, int *reaso
 
 bool segment_index_full(const struct segment *s)
 {
-    return s->idx_n >= s->idx_cap || s->tix_n + 1 >= s->tix_cap;
+    return s->idx_n >= s->idx_cap || s->tix_n + 1 >= s->tix_cap || s->index_nospace;
 }
 
 int segment_append(struct segment *s, const uint8_t *p, const struct batch *b)
 {
     assert(s->active);
-    int rc = store_pwrite_all(s->fd, p, b->size, s->size);
+    /* Before the batch: a batch whose index entry could not be written must not be stored. */
+    int rc = s->idx ? reserve_next_entries(s) : 0;
+    if (rc)
+        return rc;
+    rc = store_pwrite_all(s->fd, p, b->size, s->size);
     if (rc) {
         /* Leave no partial batch behind; the tail scan would cut it anyway. */
         if (ftruncate(s->fd, (off_t)s->size) < 0)

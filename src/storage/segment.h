@@ -13,7 +13,11 @@
  * segment gets a final time entry for its largest timestamp.
  *
  * Active segment: index files are preallocated to segment.index.bytes (sparse) and mapped
- * read-write; sealing trims them to their entries. A sealed segment's indexes are "valid" when
+ * read-write; sealing trims them to their entries. A page of a sparse file written through a
+ * shared mapping on a full file system is a SIGBUS, so entry slots are written only once their
+ * blocks are reserved (store reserve, 64 KiB ahead): an append whose reservation fails is refused
+ * before its batch is written, and a scan that cannot reserve stops indexing (the segment counts
+ * as full and the log rolls). A sealed segment's indexes are "valid" when
  * their sizes are exact multiples, their entries strictly increase, and the last offset entry
  * points at a batch with that base offset; preallocated (untrimmed) files fail this because of
  * their zero entries, so a crash during a roll leads to a rebuild.
@@ -56,11 +60,13 @@ struct segment {
     uint8_t *tix;
     size_t tix_map_len;
     uint32_t tix_n, tix_cap;
-    int64_t next_offset;   /* offset after the last batch (base when empty) */
-    int64_t max_ts;        /* largest batch maxTimestamp, INT64_MIN when empty */
-    int64_t max_ts_offset; /* base offset of the batch holding it */
-    int64_t first_ts;      /* maxTimestamp of the first batch, INT64_MIN when empty */
-    int64_t created_ms;    /* clock when created or opened: segment.ms without batches */
+    uint32_t idx_ready, tix_ready; /* entry slots whose pages are allocated (store reserve) */
+    bool index_nospace;            /* a reservation failed while indexing a scan: index "full" */
+    int64_t next_offset;           /* offset after the last batch (base when empty) */
+    int64_t max_ts;                /* largest batch maxTimestamp, INT64_MIN when empty */
+    int64_t max_ts_offset;         /* base offset of the batch holding it */
+    int64_t first_ts;              /* maxTimestamp of the first batch, INT64_MIN when empty */
+    int64_t created_ms;            /* clock when created or opened: segment.ms without batches */
     int64_t bytes_since_index;
     int32_t index_interval;
     bool active;

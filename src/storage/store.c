@@ -56,6 +56,15 @@ static int disk_sync_dir(struct store *s)
     return 0;
 }
 
+static int disk_reserve(struct store *s, int fd, int64_t off, int64_t len)
+{
+    (void)s;
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+        return 0;
+    /* EOPNOTSUPP: a file system without preallocation; writes keep their own risk there. */
+    return errno == EOPNOTSUPP || errno == ENOSYS ? 0 : -errno;
+}
+
 static int disk_list(struct store *s, void (*fn)(void *ctx, const char *name), void *ctx)
 {
     int d = dup(s->dirfd);
@@ -84,6 +93,7 @@ static const struct store_ops disk_ops = {
     .sync = disk_sync,
     .sync_dir = disk_sync_dir,
     .list = disk_list,
+    .reserve = disk_reserve,
 };
 
 static int mem_open(struct store *s, const char *name, bool create, int *fd)
@@ -134,6 +144,16 @@ static int mem_list(struct store *s, void (*fn)(void *ctx, const char *name), vo
     return 0;
 }
 
+static int mem_reserve(struct store *s, int fd, int64_t off, int64_t len)
+{
+    /* Memory files take pages as they are touched, like the rest of the process. */
+    (void)s;
+    (void)fd;
+    (void)off;
+    (void)len;
+    return 0;
+}
+
 static const struct store_ops mem_ops = {
     .open = mem_open,
     .remove = mem_remove,
@@ -141,6 +161,7 @@ static const struct store_ops mem_ops = {
     .sync = mem_sync,
     .sync_dir = mem_sync_dir,
     .list = mem_list,
+    .reserve = mem_reserve,
 };
 
 int store_open_disk(struct store *s, const char *dir, bool create)

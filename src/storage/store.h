@@ -31,6 +31,11 @@ struct store_ops {
     int (*sync_dir)(struct store *s);
     /* Calls fn for every file name in the store. */
     int (*list)(struct store *s, void (*fn)(void *ctx, const char *name), void *ctx);
+    /* Allocates the blocks of [off, off + len) of fd without changing its size, so that writes
+     * there (through a shared mapping too, where a full disk would be a SIGBUS) cannot fail for
+     * lack of space. 0 (also where the file system cannot preallocate: nothing better to do) or
+     * -errno (-ENOSPC). */
+    int (*reserve)(struct store *s, int fd, int64_t off, int64_t len);
 };
 
 struct store {

@@ -1,7 +1,8 @@
 /* The per-partition tree on a real log directory: maintained on append across segment rolls,
  * equal to an independent in-memory tree of the same records, proofs verify, reopened from its
  * .merkle files, and rebuilt from the log after torn, corrupt, missing or extra tree data and
- * after log truncation. Also the memory-only variant. */
+ * after log truncation; tree file writes that fail (a full disk) are kept and written later.
+ * Also the memory-only variant. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -259,6 +261,101 @@ static void test_maintained_and_recovered(void **state)
     mk_memtree_destroy(&ref);
 }
 
+/* The process's fd open on path (the tree's own descriptor of its active file), or -1. */
+static int fd_of(const char *path)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int found = -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char link[300], target[512];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        int fd = atoi(de->d_name);
+        /* The first one: the tree opened its file before handing a duplicate to the log. */
+        if (strcmp(target, path) == 0 && (found < 0 || fd < found))
+            found = fd;
+    }
+    closedir(d);
+    return found;
+}
+
+/* Points descriptor fd at path again, opened with flags (the descriptor number stays). */
+static void reopen_fd(int fd, const char *path, int flags)
+{
+    int n = open(path, flags);
+    assert_true(n >= 0);
+    assert_int_equal(dup2(n, fd), fd);
+    close(n);
+}
+
+/*
+ * Tree file writes that fail (here: the tree's descriptor made read-only, as a full disk makes
+ * them fail) do not stop the tree: the records stay in memory, proofs and roots read them from
+ * there, a segment roll in the meantime starts a new file, and once writes work the next append
+ * writes them at their place, so a clean reopen trusts the files as they are.
+ */
+static void test_write_failure_backlog(void **state)
+{
+    (void)state;
+    mk_memtree_init(&ref, &mk_blake3);
+    plg_log_t *log = open_log(dir, false);
+    struct ptree_recovery rec;
+    struct ptree *t = open_tree(log, &rec);
+    for (int b = 0; b < 20; b++)
+        append_batch(log, 1 + b % 5);
+    char path[512];
+    snprintf(path, sizeof path, "%s", last_merkle_file());
+    char *real = realpath(path, NULL);
+    assert_non_null(real);
+    int fd = fd_of(real);
+    assert_true(fd >= 0);
+    int files = count_merkle_files();
+    reopen_fd(fd, real, O_RDONLY | O_CLOEXEC); /* every write to it now fails (EBADF) */
+
+    /* Appends go on past a segment roll: the file that cannot be written is sealed with its
+     * records pending, the next file is a new descriptor and works. */
+    for (int i = 0; i < 100 && count_merkle_files() < files + 2; i++)
+        append_batch(log, 4);
+    assert_int_equal(ptree_error(t), 0);
+    assert_int_equal(count_merkle_files(), files + 2);
+    struct stat st;
+    assert_int_equal(stat(real, &st), 0);
+    check_tree(t); /* reads the pending records from memory */
+    assert_int_equal(plg_log_truncate(log, plg_log_end_offset(log) - 4), 0); /* cut a batch */
+    mk_memtree_truncate(&ref, ref.size - 4);
+    check_tree(t);
+    assert_int_equal(ptree_mark_clean(t, (uint64_t)plg_log_end_offset(log)), -EBADF);
+
+    /* Writes work again: the next append writes the pending records at their place. */
+    reopen_fd(fd, real, O_RDWR | O_CLOEXEC);
+    append_batch(log, 3);
+    check_tree(t);
+    struct stat st2;
+    assert_int_equal(stat(real, &st2), 0);
+    assert_true(st2.st_size > st.st_size);
+
+    /* The files are whole: a clean reopen re-derives nothing. */
+    plg_log_set_hooks(log, NULL);
+    assert_int_equal(ptree_mark_clean(t, (uint64_t)plg_log_end_offset(log)), 0);
+    ptree_close(t);
+    t = open_tree(log, &rec);
+    assert_true(rec.loaded == ref.size);
+    assert_true(rec.rebuilt == 0);
+    check_tree(t);
+    plg_log_set_hooks(log, NULL);
+    ptree_close(t);
+    plg_log_close(log);
+    struct plg_log_problem pr;
+    assert_int_equal(plg_log_verify_dir(dir, 0, &pr, NULL), 0);
+    free(real);
+    mk_memtree_destroy(&ref);
+}
+
 static void test_memory_only(void **state)
 {
     (void)state;
@@ -378,6 +475,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_maintained_and_recovered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_failure_backlog, setup, teardown),
         cmocka_unit_test(test_memory_only),
         cmocka_unit_test_setup_teardown(test_prepared_appends, setup, teardown),
     };

@@ -1,8 +1,8 @@
 /*
  * test_faults.c — error paths with real faults: a file size limit (EFBIG) during append,
  * fdatasync failing (injected through the storage ops table) under fsync=always and under the
- * flusher thread (sticky error), open errors, fsync policy changes at run time, and read_copy
- * size bounds.
+ * flusher thread (sticky error), index blocks that cannot be reserved (a full disk), open
+ * errors, fsync policy changes at run time, and read_copy size bounds.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -90,6 +91,71 @@ static void test_sync_failure_flusher(void **state)
     assert_int_equal(plg_log_durable_offset(log), 0);
     log->store.ops = orig;
     assert_int_equal(plg_log_close(log), 0);
+}
+
+static int fail_reserve(struct store *s, int fd, int64_t off, int64_t len)
+{
+    (void)s;
+    (void)fd;
+    (void)off;
+    (void)len;
+    return -ENOSPC;
+}
+
+static plg_log_t *open_indexed(void)
+{
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    assert_int_equal(plg_log_config_set(&c, "fsync", "never"), 0);
+    assert_int_equal(plg_log_config_set(&c, "index.interval.bytes", "0"), 0); /* every batch */
+    struct plg_log_options o = disk_opts(&c);
+    plg_log_t *log;
+    assert_int_equal(plg_log_open(dir, &o, &log, NULL), 0);
+    return log;
+}
+
+/*
+ * The active segment's index files are sparse and written through a shared mapping, where a
+ * full disk would kill the process with SIGBUS. Their blocks are reserved before a batch is
+ * written; when that fails the append fails with the error and writes nothing.
+ */
+static void test_index_reserve(void **state)
+{
+    (void)state;
+    plg_log_t *log = open_indexed();
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(append_one(log, i), 0);
+    char p[512], ip[512];
+    seg_path(p, sizeof p, 0, "log");
+    seg_path(ip, sizeof ip, 0, "index");
+    struct stat st;
+    assert_int_equal(stat(ip, &st), 0);
+    assert_true((int64_t)st.st_blocks * 512 >= 64 << 10); /* reserved ahead, not page by page */
+
+    /* Reservations fail from now on: appends use the slots reserved ahead, then fail. */
+    static struct store_ops nospace;
+    const struct store_ops *orig = log->store.ops;
+    nospace = *orig;
+    nospace.reserve = fail_reserve;
+    log->store.ops = &nospace;
+    int rc = 0, n = 0;
+    int64_t end = 0, size = 0;
+    for (; n < 20000 && rc == 0; n++) {
+        end = plg_log_end_offset(log);
+        size = plg_log_size_bytes(log);
+        rc = append_one(log, 10 + n);
+    }
+    assert_int_equal(rc, -ENOSPC);
+    assert_true(n > 1000);
+    assert_int_equal(plg_log_end_offset(log), end); /* the refused batch left nothing */
+    assert_int_equal(plg_log_size_bytes(log), size);
+    assert_int_equal(file_len(p), size);
+    log->store.ops = orig;
+    assert_int_equal(append_one(log, 1), 0);
+    assert_int_equal(plg_log_end_offset(log), end + 2);
+    assert_int_equal(plg_log_close(log), 0);
+    struct plg_log_problem pr;
+    assert_int_equal(plg_log_verify_dir(dir, 0, &pr, NULL), 0);
 }
 
 static void test_file_size_limit(void **state)
@@ -193,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_failure_always, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_failure_flusher, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_reserve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_copy_bounds, setup, teardown),
