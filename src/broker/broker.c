@@ -756,15 +756,34 @@ static int registry_write(struct broker *b, const char *meta, const char *text, 
 {
     pthread_mutex_lock(&b->reg_mu);
     int rc = 0;
+    int64_t failed = 0;
+    bool log_fail = false;
     if (gen > b->reg_disk_gen) {
         rc = write_atomic(meta, "topics.json", text, strlen(text));
         if (rc == 0)
             b->reg_disk_gen = gen;
     }
+    if (rc) {
+        /* A full disk fails every create (and its rollback), and clients retry auto-creates
+         * every second: the first failure of a run is logged, then one a minute. */
+        uint64_t now = mx_now_ns();
+        log_fail = b->reg_failures++ == 0 || now - b->reg_logged_ns >= 60000000000ull;
+        if (log_fail)
+            b->reg_logged_ns = now;
+        failed = b->reg_failures;
+    } else if (b->reg_failures) {
+        failed = b->reg_failures;
+        b->reg_failures = 0;
+    }
     pthread_mutex_unlock(&b->reg_mu);
-    if (rc)
-        PLG_ERROR("broker", "msg=\"cannot write topic registry\" dir=%s error=\"%s\"", meta,
-                  plg_strerror(rc));
+    if (log_fail)
+        PLG_ERROR("broker",
+                  "msg=\"cannot write topic registry, topic changes fail until it can\" dir=%s "
+                  "failed=%lld error=\"%s\"",
+                  meta, (long long)failed, plg_strerror(rc));
+    else if (!rc && failed)
+        PLG_INFO("broker", "msg=\"topic registry written again\" dir=%s failed=%lld", meta,
+                 (long long)failed);
     return rc;
 }
 
@@ -1164,11 +1183,7 @@ static int topic_delete_start(struct broker *b, const char *name, bool rollback,
 static void create_rolled_back(void *ctx, int rc)
 {
     struct create_job *j = ctx;
-    if (rc)
-        PLG_WARN("broker",
-                 "msg=\"registry not rewritten after a failed create; files removed\" topic=%s "
-                 "error=\"%s\"",
-                 j->name, plg_strerror(rc));
+    (void)rc; /* a failed registry rewrite is logged by registry_write; the files went anyway */
     create_finish(j, j->reg_rc);
 }
 
@@ -1317,8 +1332,11 @@ static void delete_after(uv_work_t *req, int status)
     struct delete_job *j = req->data;
     struct broker *b = j->b;
     create_unreserve(b, j->name);
-    PLG_INFO("broker", "msg=\"topic deleted\" topic=%s registry=\"%s\"", j->name,
-             j->rc ? plg_strerror(j->rc) : "durable");
+    if (j->rollback) /* the topic was never there: the failed registry write is the news */
+        PLG_DEBUG("broker", "msg=\"failed create rolled back\" topic=%s", j->name);
+    else
+        PLG_INFO("broker", "msg=\"topic deleted\" topic=%s registry=\"%s\"", j->name,
+                 j->rc ? plg_strerror(j->rc) : "durable");
     j->done(j->ctx, j->rc);
     name_settled(b, j->name);
     broker_unref(b);

@@ -72,8 +72,10 @@ struct broker {
     struct reg_wait *reg_waits;
     pthread_mutex_t reg_mu; /* serialises writes of topics.json (loop and workers) */
     uint64_t reg_disk_gen;  /* under reg_mu: generation of the file on disk */
-    int hk_compactions;     /* compaction jobs on workers (housekeeping.c) */
-    int32_t hk_next_topic;  /* where the next housekeeping pass starts */
+    int64_t reg_failures;   /* under reg_mu: failed writes in a row, and when one was logged */
+    uint64_t reg_logged_ns;
+    int hk_compactions;    /* compaction jobs on workers (housekeeping.c) */
+    int32_t hk_next_topic; /* where the next housekeeping pass starts */
     /* PLG_TEST_HOUSEKEEP_INLINE set at broker_open: housekeeping jobs run on the loop, the old
      * blocking way (tests use it to show that theirs can fail). Read once, not per job. */
     bool hk_inline;

@@ -23,12 +23,13 @@
 /* One .merkle file (or its in-memory twin): the records of leaves [base, end). */
 struct mfile {
     uint64_t base, end;
-    int fd;          /* -1 in memory mode */
-    struct buf mem;  /* in memory mode: the hashes (no header) */
-    bool sealed;     /* complete: its segment was sealed (or it was loaded from disk) */
-    bool synced;     /* durable, or handed to the log's group commit to become so */
-    off_t kicked;    /* file offset up to which writeback was started (sync_file_range) */
-    struct buf pend; /* on disk: the tail of its records that a failed write left unwritten */
+    int fd;              /* -1 in memory mode */
+    struct buf mem;      /* in memory mode: the hashes (no header) */
+    bool sealed;         /* complete: its segment was sealed (or it was loaded from disk) */
+    bool synced;         /* durable, or handed to the log's group commit to become so */
+    off_t kicked;        /* file offset up to which writeback was started (sync_file_range) */
+    struct buf pend;     /* on disk: the tail of its records that a failed write left unwritten */
+    bool header_pending; /* on disk: its header could not be written yet */
 };
 
 /* Start writeback of a tree file every this many new bytes. Without it the tree files pile up
@@ -238,19 +239,40 @@ static int write_records(struct mfile *f, const uint8_t *p, size_t len, uint64_t
     return 0;
 }
 
-/* Keeps bytes a write could not take as f's pend tail (after any already pending). */
-static int keep_pending(struct ptree *t, struct mfile *f, const uint8_t *p, size_t len, int err)
+/* Writes the header of a file of first leaf base. */
+static int write_header(int fd, uint64_t base)
+{
+    uint8_t hdr[PTREE_HEADER];
+    memcpy(hdr, PTREE_MAGIC, 8);
+    be64_put(hdr + 8, base);
+    ssize_t n = pwrite(fd, hdr, sizeof hdr, 0);
+    return n == (ssize_t)sizeof hdr ? 0 : n < 0 ? -errno : -EIO;
+}
+
+static bool file_pending(const struct mfile *f)
+{
+    return f->pend.len || f->header_pending;
+}
+
+/* A tree file write failed with err: one warning when the backlog starts. */
+static void write_failed(struct ptree *t, int err)
 {
     if (!t->backlog)
         PLG_WARN("merkle",
                  "msg=\"tree file write failed, records kept in memory until writes work\" "
                  "dir=%s error=\"%s\"",
                  t->dir, plg_strerror(err));
+    t->write_error = err;
+}
+
+/* Keeps bytes a write could not take as f's pend tail (after any already pending). */
+static int keep_pending(struct ptree *t, struct mfile *f, const uint8_t *p, size_t len, int err)
+{
+    write_failed(t, err);
     buf_put(&f->pend, p, len);
     if (f->pend.oom)
         return PLG_ENOMEM;
     t->backlog += len;
-    t->write_error = err;
     return t->backlog > BACKLOG_MAX ? err : 0;
 }
 
@@ -261,13 +283,21 @@ static int retry_backlog(struct ptree *t)
 {
     for (size_t i = 0; i < t->nfiles && t->backlog; i++) {
         struct mfile *f = &t->files[i];
-        if (!f->pend.len)
+        if (!file_pending(f))
             continue;
-        size_t done;
-        int rc = write_records(f, f->pend.data, f->pend.len, written_bytes(f), &done);
-        memmove(f->pend.data, f->pend.data + done, f->pend.len - done);
-        f->pend.len -= done;
-        t->backlog -= done;
+        int rc = f->header_pending ? write_header(f->fd, f->base) : 0;
+        if (rc == 0 && f->header_pending) {
+            f->header_pending = false;
+            t->backlog -= PTREE_HEADER;
+        }
+        size_t done = 0;
+        if (rc == 0)
+            rc = write_records(f, f->pend.data, f->pend.len, written_bytes(f), &done);
+        if (done) {
+            memmove(f->pend.data, f->pend.data + done, f->pend.len - done);
+            f->pend.len -= done;
+            t->backlog -= done;
+        }
         if (rc) {
             t->write_error = rc;
             return t->backlog > BACKLOG_MAX ? rc : 0;
@@ -345,13 +375,11 @@ static int new_file(struct ptree *t, uint64_t base)
         int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
             return -errno;
-        uint8_t hdr[PTREE_HEADER];
-        memcpy(hdr, PTREE_MAGIC, 8);
-        be64_put(hdr + 8, base);
-        if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
-            int e = errno ? -errno : -EIO;
-            close(fd);
-            return e;
+        int rc = write_header(fd, base);
+        if (rc) { /* a full disk: written with the records that wait (retry_backlog) */
+            write_failed(t, rc);
+            f->header_pending = true;
+            t->backlog += PTREE_HEADER;
         }
         f->fd = fd;
     }
@@ -709,7 +737,7 @@ void ptree_on_append(void *ctx, int64_t base_offset, const uint8_t *batch, size_
 
 static void drop_file(struct ptree *t, struct mfile *f)
 {
-    t->backlog -= f->pend.len;
+    t->backlog -= f->pend.len + (f->header_pending ? PTREE_HEADER : 0);
     buf_free(&f->pend);
     if (f->fd >= 0) {
         close(f->fd);
@@ -780,7 +808,7 @@ void ptree_on_segment_event(void *ctx, enum plg_segment_event kind, int64_t segm
             if (f->base != (uint64_t)segment_base || f->fd < 0 || f->sealed)
                 continue;
             f->sealed = true;
-            if (!f->pend.len) /* else once its pending records are written (retry_backlog) */
+            if (!file_pending(f)) /* else once it is written whole (retry_backlog) */
                 rc = seal_sync(t, f);
         }
         break;
@@ -811,7 +839,7 @@ int ptree_sync(struct ptree *t)
             continue;
         if (fdatasync(f->fd) != 0)
             return -errno;
-        f->synced = f->sealed && !f->pend.len;
+        f->synced = f->sealed && !file_pending(f);
     }
     return 0;
 }
