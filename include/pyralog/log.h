@@ -283,6 +283,16 @@ bool plg_log_writeback_file(plg_log_t *log, int fd);
 void plg_log_sync_soon(plg_log_t *log);
 
 /*
+ * Drop-behind across logs (cache_keep_bytes > 0). plg_log_cache_held: the bytes of this log's
+ * written data (segments and the writeback file) that drop-behind still keeps cached, as of its
+ * last group commit; 0 without drop-behind. plg_log_drop_cache: the flusher's next pass (now,
+ * even when idle) keeps none of it: everything durable is dropped from the page cache. Both
+ * any thread; advice only (pages a reader touches come back).
+ */
+int64_t plg_log_cache_held(plg_log_t *log);
+void plg_log_drop_cache(plg_log_t *log);
+
+/*
  * Owner thread: takes fd (a file kept beside the log, e.g. a sealed Merkle tree file; the log
  * closes it) and makes it durable without blocking the caller: the flusher fdatasyncs it with
  * its next group commit (plg_log_close runs a last one), before the durable offset next

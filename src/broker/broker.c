@@ -352,9 +352,81 @@ static void part_complete_all_acks(struct bpart *p)
 /* First takes every durable waiter off the list of partitions with waiters, then answers them:
  * an answer can dispatch the next request of its connection, whose appends add partitions and
  * waiters to the list (or take partitions away), so no callback runs while the list is walked. */
+/*
+ * Drop-behind across partitions (log.cache.total.bytes). Each log keeps up to
+ * log.cache.keep.bytes of its newest written data cached; with many partitions that is no
+ * bound, and on this VM a server whose written pages pile up pays a host fault for every new
+ * page-cache page it writes, once the freed memory it could reuse runs out (server CPU per
+ * record 2-3x; BENCHMARKS.md, fifth session). After group commits, at most every
+ * CACHE_CHECK_MS, the loop adds up what the logs keep; above the limit, partitions without an
+ * append for CACHE_IDLE_MS drop theirs (plg_log_drop_cache: their flusher does it), least
+ * recently written first, until a quarter below the limit. Partitions being written keep their
+ * window: their tail is what consumers read next.
+ */
+#define CACHE_CHECK_MS 250
+#define CACHE_IDLE_MS 1000
+
+struct cache_cand {
+    uint64_t at;
+    int64_t held;
+    struct bpart *p;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct cache_cand *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static void cache_budget(struct broker *b)
+{
+    if (b->o.cache_total_bytes <= 0 || b->o.cache_keep_bytes <= 0 || b->o.memory_only)
+        return;
+    uint64_t now = uv_now(b->loop);
+    if (now - b->cache_checked_ms < CACHE_CHECK_MS)
+        return;
+    b->cache_checked_ms = now;
+    int64_t total = 0;
+    size_t n = 0;
+    for (int32_t i = 0; i < b->ntopics; i++) {
+        struct btopic *t = b->topics[i];
+        for (int32_t k = 0; k < t->npart; k++) {
+            int64_t held = plg_log_cache_held(t->parts[k]->log);
+            total += held;
+            n += held > 0;
+        }
+    }
+    if (total <= b->o.cache_total_bytes)
+        return;
+    if (n > b->cache_ncap) {
+        struct cache_cand *v = realloc(b->cache_cands, n * sizeof *v);
+        if (!v)
+            return; /* advice only: the next check tries again */
+        b->cache_cands = v;
+        b->cache_ncap = n;
+    }
+    size_t m = 0;
+    for (int32_t i = 0; i < b->ntopics; i++) {
+        struct btopic *t = b->topics[i];
+        for (int32_t k = 0; k < t->npart && m < n; k++) {
+            struct bpart *p = t->parts[k];
+            int64_t held = plg_log_cache_held(p->log);
+            if (held > 0 && now - p->last_append_ms >= CACHE_IDLE_MS)
+                b->cache_cands[m++] = (struct cache_cand){p->last_append_ms, held, p};
+        }
+    }
+    qsort(b->cache_cands, m, sizeof *b->cache_cands, cand_cmp);
+    int64_t target = b->o.cache_total_bytes / 4 * 3;
+    for (size_t i = 0; i < m && total > target; i++) {
+        plg_log_drop_cache(b->cache_cands[i].p->log);
+        total -= b->cache_cands[i].held;
+    }
+}
+
 static void on_durable_async(uv_async_t *a)
 {
     struct broker *b = a->data;
+    cache_budget(b);
     struct ackwait *ready = NULL, **rtail = &ready;
     struct bpart **pp = &b->ack_parts;
     while (*pp) {
@@ -1714,6 +1786,7 @@ static int append_checked(struct bpart *p, uint8_t *batch, size_t len, int acks,
         append_done(cb, ctx, broker_kerr(rc), -1, -1, lso);
         return 0;
     }
+    p->last_append_ms = uv_now(b->loop);
     if (p->append_failures) {
         PLG_INFO("broker", "msg=\"appends work again\" topic=%s partition=%d failed=%lld",
                  p->t->name, p->id, (long long)p->append_failures);
@@ -1993,6 +2066,9 @@ int broker_close(struct broker *b)
     group_coord_free(b->groups); /* after the logs: late commit callbacks touch it */
     b->groups = NULL;
     buf_free(&b->scratch);
+    free(b->cache_cands);
+    b->cache_cands = NULL;
+    b->cache_ncap = 0;
     b->closed = true;
     /* Whoever waits for a registry write still gets an answer (none should: the net layer
      * drained first). A write in flight finishes on its worker. */

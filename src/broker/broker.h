@@ -80,6 +80,7 @@ struct broker_opts {
     const char *const *topic_defaults;
     int32_t fetch_max_wait_cap_ms; /* clamp for client max_wait_ms (0: 30000) */
     int64_t cache_keep_bytes;      /* per partition log, plg_log_options.cache_keep_bytes */
+    int64_t cache_total_bytes;     /* all logs together: idle ones dropped first (0: no limit) */
     /* Consumer-group coordinator settings (group_coord.h); NULL: defaults. Copied at open. */
     const struct group_coord_opts *groups;
     /* log.retention.check.interval.ms: how often retention (delete) and compaction (compact)

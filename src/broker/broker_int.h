@@ -37,6 +37,7 @@ struct bpart {
     struct hk_job *hk;       /* retention/compaction job in flight (housekeeping.c), or NULL */
     int64_t append_failures; /* storage failures since the last append that worked (one log
                                 line when they start, one when they end) */
+    uint64_t last_append_ms; /* loop time of its last append (cache_budget: idle ones first) */
 };
 
 struct btopic {
@@ -106,6 +107,9 @@ struct broker {
      * times *_logged_ms), one when it works again. */
     int64_t pid_failures, autocreate_failures;
     uint64_t pid_logged_ms, autocreate_logged_ms;
+    uint64_t cache_checked_ms;      /* loop time of the last cache_budget check */
+    struct cache_cand *cache_cands; /* cache_budget's work array, and its capacity */
+    size_t cache_ncap;
 };
 
 struct btopic *broker_topic_find(struct broker *b, const char *name, size_t len);

@@ -124,6 +124,10 @@ static const struct config_key server_schema[] = {
      "bytes of each partition's newest durable data kept in the page cache; older data is "
      "dropped from it (0: the kernel decides)",
      NULL},
+    {"log.cache.total.bytes", CFG_INT, "1073741824", 0, INT64_MAX,
+     "bytes of newest durable data all partitions together keep in the page cache: above it, "
+     "partitions idle for a second drop theirs, least recently written first (0: no limit)",
+     NULL},
     {"log.retention.check.interval.ms", CFG_INT, "300000", 10, INT32_MAX,
      "how often retention and compaction run", NULL},
     {"log.level", CFG_STRING, "info", 0, 0, "debug, info, warn or error", check_log_level},
@@ -455,6 +459,7 @@ int cmd_server(int argc, char **argv)
         .topic_defaults = tdefs,
         .fetch_max_wait_cap_ms = (int32_t)config_int(&s->cfg, "fetch.max.wait.cap.ms"),
         .cache_keep_bytes = config_int(&s->cfg, "log.cache.keep.bytes"),
+        .cache_total_bytes = config_int(&s->cfg, "log.cache.total.bytes"),
         .groups = &go,
         .retention_check_ms = config_int(&s->cfg, "log.retention.check.interval.ms"),
     };

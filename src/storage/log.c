@@ -120,10 +120,10 @@ static void drop_keep_sealed(struct plg_log *log, struct segment *sealed)
 
 /* The file before the current one (the segment sealed last, or the tree file it replaced)
  * keeps its newest keep - cur bytes cached while the current one holds cur < keep bytes; then
- * it is dropped whole and true says the caller may let it go. */
+ * it is dropped whole and true says the caller may let it go. keep 0 drops it at once. */
 static bool drop_prev(int64_t keep, int64_t cur, int fd, int64_t *dropped, int64_t end)
 {
-    if (cur < keep) {
+    if (keep > 0 && cur < keep) {
         drop_cache(fd, dropped, end - (keep - cur));
         return false;
     }
@@ -132,29 +132,41 @@ static bool drop_prev(int64_t keep, int64_t cur, int fd, int64_t *dropped, int64
 }
 
 /* After a successful group commit that made `pos` bytes of `act` durable: keeps the newest
- * keep_bytes of the log cached (the end of the segment sealed last, then act) and drops the
+ * `keep` bytes of the log cached (the end of the segment sealed last, then act) and drops the
  * rest, and likewise for the writeback side files (the current one and the one before it).
  * Under sync_mu, after the commit's offset was published: this costs ~0.1 ms per MB dropped,
- * which acks=all waiters should not wait for. */
-static void drop_behind(struct plg_log *log, struct segment *act, int64_t pos)
+ * which acks=all waiters should not wait for. Returns the bytes still kept (not counting what
+ * a partly dropped folio keeps). */
+static int64_t drop_behind(struct plg_log *log, struct segment *act, int64_t pos, int64_t keep)
 {
-    int64_t keep = log->keep_bytes;
     struct segment *prev = log->d_prev;
     if (prev && (atomic_load(&prev->removed) ||
                  drop_prev(keep, pos, prev->fd, &prev->cache_dropped, prev->size))) {
         segment_unref(prev);
         log->d_prev = NULL;
     }
-    if (act)
-        drop_segment_to(act, pos - keep);
+    int64_t held = log->d_prev && log->d_prev->size > log->d_prev->cache_dropped
+                       ? log->d_prev->size - log->d_prev->cache_dropped
+                       : 0;
+    if (act) {
+        /* keep 0: the durable end's partial folio goes too (the next commit rewrites it). */
+        drop_segment_to(act, keep > 0 ? pos - keep : pos + DROP_ALIGN - 1);
+        held += pos > act->cache_dropped ? pos - act->cache_dropped : 0;
+    }
     int64_t wb_len = log->wb_fd >= 0 ? (int64_t)lseek(log->wb_fd, 0, SEEK_END) : 0;
-    if (log->wb_fd >= 0)
-        drop_cache(log->wb_fd, &log->wb_dropped, wb_len - keep);
+    if (log->wb_fd >= 0) {
+        drop_cache(log->wb_fd, &log->wb_dropped,
+                   keep > 0 ? wb_len - keep : wb_len + DROP_ALIGN - 1);
+        held += wb_len > log->wb_dropped ? wb_len - log->wb_dropped : 0;
+    }
     if (log->wb_prev >= 0 &&
         drop_prev(keep, wb_len, log->wb_prev, &log->wb_prev_dropped, log->wb_prev_end)) {
         close(log->wb_prev);
         log->wb_prev = -1;
     }
+    if (log->wb_prev >= 0 && log->wb_prev_end > log->wb_prev_dropped)
+        held += log->wb_prev_end - log->wb_prev_dropped;
+    return held;
 }
 
 /* A new writeback file replaces wb_fd. With drop-behind the old one (a sealed segment's tree
@@ -206,6 +218,8 @@ static int flush_once(struct plg_log *log)
     int wb_next = log->f_wb_next;
     log->f_wb_next = -2;
     uint64_t gen = log->f_gen;
+    bool drop_all = log->f_drop_all;
+    log->f_drop_all = false;
     pthread_mutex_unlock(&log->mu);
 
     int rc = 0;
@@ -242,7 +256,7 @@ static int flush_once(struct plg_log *log)
         for (size_t i = 0; i < ndirty; i++)
             if (!dirty[i]->removed)
                 drop_keep_sealed(log, dirty[i]);
-        drop_behind(log, act, pos);
+        atomic_store(&log->cache_held, drop_behind(log, act, pos, drop_all ? 0 : log->keep_bytes));
     }
     for (size_t i = 0; i < ndirty; i++)
         segment_unref(dirty[i]);
@@ -260,7 +274,7 @@ static void *flusher_main(void *arg)
         /* Nothing unflushed: sleep until the owner publishes a write, so idle logs cost no
          * wake-ups (a server with thousands of partitions stays idle). */
         while (!log->stop && log->f_written <= atomic_load(&log->durable) && log->f_ndirty == 0 &&
-               log->f_nfiles == 0 && !log->f_sync_dir) {
+               log->f_nfiles == 0 && !log->f_sync_dir && !log->f_drop_all) {
             log->f_idle = true;
             pthread_cond_wait(&log->cv, &log->mu);
         }
@@ -272,7 +286,7 @@ static void *flusher_main(void *arg)
          * after a failed fsync it still waits 10 ms before retrying, so it never spins.
          * plg_log_sync_soon cuts the interval short (not that back-off). */
         int64_t wait_ms = log->f_interval_ms > 0 ? log->f_interval_ms : log->f_err ? 10 : 0;
-        if (log->f_urgent && !log->f_err)
+        if ((log->f_urgent || log->f_drop_all) && !log->f_err)
             wait_ms = 0;
         if (wait_ms > 0) {
             struct timespec ts;
@@ -280,7 +294,7 @@ static void *flusher_main(void *arg)
             int64_t ns = ts.tv_nsec + (wait_ms % 1000) * 1000000;
             ts.tv_sec += (time_t)(wait_ms / 1000) + (time_t)(ns / 1000000000);
             ts.tv_nsec = (long)(ns % 1000000000);
-            while (!log->stop && (!log->f_urgent || log->f_err) &&
+            while (!log->stop && (!(log->f_urgent || log->f_drop_all) || log->f_err) &&
                    pthread_cond_timedwait(&log->cv, &log->mu, &ts) != ETIMEDOUT)
                 ;
             if (log->stop)
@@ -288,7 +302,7 @@ static void *flusher_main(void *arg)
         }
         log->f_urgent = false;
         bool work = log->f_written > atomic_load(&log->durable) || log->f_ndirty > 0 ||
-                    log->f_nfiles > 0 || log->f_sync_dir;
+                    log->f_nfiles > 0 || log->f_sync_dir || log->f_drop_all;
         pthread_mutex_unlock(&log->mu);
         int rc = work ? flush_once(log) : 0;
         pthread_mutex_lock(&log->mu);
@@ -428,6 +442,23 @@ void plg_log_sync_soon(plg_log_t *log)
     pthread_mutex_lock(&log->mu);
     if (log->thr_running && !log->f_urgent) {
         log->f_urgent = true;
+        pthread_cond_signal(&log->cv);
+    }
+    pthread_mutex_unlock(&log->mu);
+}
+
+int64_t plg_log_cache_held(plg_log_t *log)
+{
+    return atomic_load(&log->cache_held);
+}
+
+void plg_log_drop_cache(plg_log_t *log)
+{
+    if (log->keep_bytes <= 0)
+        return;
+    pthread_mutex_lock(&log->mu);
+    if (log->thr_running && !log->f_drop_all) {
+        log->f_drop_all = true;
         pthread_cond_signal(&log->cv);
     }
     pthread_mutex_unlock(&log->mu);

@@ -40,28 +40,30 @@ struct plg_log {
     pthread_cond_t cv;
     pthread_t thr;
     bool thr_running;
-    int64_t f_interval_ms;    /* the flusher's period, fixed while it runs */
-    bool stop;                /* under mu */
-    bool f_idle;              /* under mu: flusher sleeps until publish() wakes it */
-    struct segment *f_active; /* under mu; holds a reference */
-    int64_t f_written;        /* under mu: end offset of bytes written */
-    struct segment **f_dirty; /* under mu: sealed segments not yet synced (references) */
-    size_t f_ndirty, f_dcap;  /* under mu */
-    int *f_files;             /* under mu: plg_log_sync_file fds for the next group commit */
-    size_t f_nfiles, f_fcap;  /* under mu */
-    bool f_sync_dir;          /* under mu: the next group commit syncs the directory */
-    uint64_t f_gen;           /* under mu: bumped when the log is cut back */
-    int f_err;                /* under mu: sticky error of a background flush */
-    int64_t f_pos;            /* under mu: bytes written to f_active */
-    bool f_urgent;            /* under mu: plg_log_sync_soon asked for a commit now */
-    int f_wb_next;            /* under mu: plg_log_writeback_file's newest fd, -2 if none new */
-    int wb_fd;                /* under sync_mu: the file whose writeback commits start, or -1 */
-    int64_t wb_dropped;       /* under sync_mu: wb_fd's page cache dropped below this (keep) */
-    int wb_prev;              /* under sync_mu: the writeback file before wb_fd, or -1 */
-    int64_t wb_prev_end;      /* under sync_mu: its size when it was replaced */
-    int64_t wb_prev_dropped;  /* under sync_mu: its page cache dropped below this */
-    int64_t keep_bytes;       /* plg_log_options.cache_keep_bytes, fixed after open */
-    struct segment *d_prev;   /* under sync_mu: sealed segment whose cached tail is kept */
+    int64_t f_interval_ms;      /* the flusher's period, fixed while it runs */
+    bool stop;                  /* under mu */
+    bool f_idle;                /* under mu: flusher sleeps until publish() wakes it */
+    struct segment *f_active;   /* under mu; holds a reference */
+    int64_t f_written;          /* under mu: end offset of bytes written */
+    struct segment **f_dirty;   /* under mu: sealed segments not yet synced (references) */
+    size_t f_ndirty, f_dcap;    /* under mu */
+    int *f_files;               /* under mu: plg_log_sync_file fds for the next group commit */
+    size_t f_nfiles, f_fcap;    /* under mu */
+    bool f_sync_dir;            /* under mu: the next group commit syncs the directory */
+    uint64_t f_gen;             /* under mu: bumped when the log is cut back */
+    int f_err;                  /* under mu: sticky error of a background flush */
+    int64_t f_pos;              /* under mu: bytes written to f_active */
+    bool f_urgent;              /* under mu: plg_log_sync_soon asked for a commit now */
+    int f_wb_next;              /* under mu: plg_log_writeback_file's newest fd, -2 if none new */
+    int wb_fd;                  /* under sync_mu: the file whose writeback commits start, or -1 */
+    int64_t wb_dropped;         /* under sync_mu: wb_fd's page cache dropped below this (keep) */
+    int wb_prev;                /* under sync_mu: the writeback file before wb_fd, or -1 */
+    int64_t wb_prev_end;        /* under sync_mu: its size when it was replaced */
+    int64_t wb_prev_dropped;    /* under sync_mu: its page cache dropped below this */
+    int64_t keep_bytes;         /* plg_log_options.cache_keep_bytes, fixed after open */
+    struct segment *d_prev;     /* under sync_mu: sealed segment whose cached tail is kept */
+    bool f_drop_all;            /* under mu: plg_log_drop_cache asked for a pass that keeps none */
+    _Atomic int64_t cache_held; /* written bytes drop-behind still keeps (plg_log_cache_held) */
 };
 
 static inline struct segment *log_active(const struct plg_log *log)

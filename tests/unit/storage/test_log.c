@@ -817,6 +817,62 @@ static void test_drop_behind_switch(void **state)
     assert_int_equal(plg_log_close(log), 0);
 }
 
+/* plg_log_drop_cache (the broker's budget across partitions): the flusher wakes, even when
+ * idle, and its pass keeps nothing written of this log cached; plg_log_cache_held follows. Then
+ * drop-behind goes on with its window. Without drop-behind both do nothing. */
+static void test_drop_cache(void **state)
+{
+    (void)state;
+    skip_on_tmpfs();
+    struct plg_log_config c;
+    plg_log_config_init(&c);
+    c.retention_ms = -1;
+    c.fsync_interval_ms = 60000;
+    struct plg_log_options o = disk_opts(&c);
+    o.cache_keep_bytes = 4 << 20;
+    plg_log_t *log = open_log(&o);
+    assert_int_equal(plg_log_cache_held(log), 0);
+    for (int i = 0; i < 96; i++) { /* ~6 MiB in ~64 KiB batches, one segment */
+        size_t len;
+        uint8_t *b = make_batch(64, 1000, 1, i, 0, &len);
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        free(b);
+    }
+    assert_int_equal(plg_log_flush(log), 0);
+    int64_t held = plg_log_cache_held(log);
+    assert_true(held >= (3 << 20) && held <= (6 << 20)); /* the window, in 2 MiB steps */
+    int fd = open_segment_file(0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_true(resident_pages(fd, st.st_size - (2 << 20), st.st_size) >= 400);
+
+    plg_log_drop_cache(log); /* the flusher is idle: this wakes it */
+    for (int i = 0; i < 200 && plg_log_cache_held(log) > 0; i++)
+        usleep(10000);
+    assert_int_equal(plg_log_cache_held(log), 0);
+    assert_true(resident_pages(fd, 0, st.st_size) <= (size_t)st.st_size / 4096 / 20);
+
+    for (int i = 0; i < 40; i++) { /* ~2.5 MiB more */
+        size_t len;
+        uint8_t *b = make_batch(64, 1000, 1, 100 + i, 0, &len);
+        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
+        free(b);
+    }
+    assert_int_equal(plg_log_flush(log), 0);
+    held = plg_log_cache_held(log);
+    assert_true(held > 0 && held <= (4 << 20)); /* the window again, from what came since */
+    close(fd);
+    assert_int_equal(plg_log_close(log), 0);
+
+    o.cache_keep_bytes = 0;
+    log = open_log(&o);
+    append_n(log, 10);
+    assert_int_equal(plg_log_flush(log), 0);
+    plg_log_drop_cache(log);
+    assert_int_equal(plg_log_cache_held(log), 0);
+    assert_int_equal(plg_log_close(log), 0);
+}
+
 static void test_fsync_never_and_flush(void **state)
 {
     (void)state;
@@ -1384,6 +1440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_soon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_behind_switch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writeback_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_never_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_file, setup, teardown),
