@@ -73,5 +73,15 @@ if pgrep -f "$TMP/pyralog-bench-" >/dev/null; then fail "a server is still runni
   rm -f "$TMP/err"
 ) >>"$OUT" 2>>"$ERR" || fail "kafka_load --conf / consume check $?"
 [ -z "$(ls -A "$TMP")" ] || fail "temp data dirs left behind: $(ls "$TMP")"
+
+# bench/cache_rounds.sh: two small rounds, a row of figures each.
+rc=0
+BENCH_TMP=$TMP timeout 120 bash "$SRC/bench/cache_rounds.sh" "$BUILD" 2 20000 >>"$OUT" 2>>"$ERR" ||
+  rc=$?
+[ "$rc" -eq 0 ] || fail "cache_rounds.sh exited $rc"
+for r in 1 2; do
+  grep -Eq "^\| $r \| $num \| [0-9]+ \| $num \| [0-9]+ \|$" "$OUT" || fail "no cache_rounds row $r"
+done
+[ -z "$(ls -A "$TMP")" ] || fail "temp data dirs left behind: $(ls "$TMP")"
 cat "$OUT"
 echo "ok"
