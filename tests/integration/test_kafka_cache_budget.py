@@ -12,7 +12,6 @@ file system (skipped when there is none)."""
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -40,10 +39,8 @@ def segment(d, topic):
 
 
 def main():
-    base = tempfile.gettempdir()
-    if plg.fs_type(base) == "tmpfs":
-        base = os.environ.get("PYRALOG_BUILD_DIR", ".")
-    if plg.fs_type(base) == "tmpfs":
+    base = plg.disk_base()
+    if base is None:
         print("skipped: no disk file system for the data directory")
         return
     with plg.TempDir(dir=base) as d:

@@ -9,7 +9,6 @@ data was cold still waits for min_bytes or max_wait after the read."""
 import glob
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -51,10 +50,8 @@ def consume(srv, topic):
 
 def main():
     # Page-cache advice does nothing on tmpfs: keep the data on a disk file system.
-    base = tempfile.gettempdir()
-    if plg.fs_type(base) == "tmpfs":
-        base = os.environ.get("PYRALOG_BUILD_DIR", ".")
-    if plg.fs_type(base) == "tmpfs":
+    base = plg.disk_base()
+    if base is None:
         print("skipped: no disk file system for the data directory")
         return
     with plg.TempDir(dir=base) as d:

@@ -127,6 +127,15 @@ def fs_type(path):
     return kind
 
 
+def disk_base():
+    """A directory on a disk file system for temp data dirs (page-cache advice does nothing on
+    tmpfs): the temp dir, else the build dir; None when both are tmpfs."""
+    for base in (tempfile.gettempdir(), os.environ.get("PYRALOG_BUILD_DIR", ".")):
+        if fs_type(base) != "tmpfs":
+            return base
+    return None
+
+
 _started = []
 
 

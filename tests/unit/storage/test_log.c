@@ -781,17 +781,23 @@ static int synced_file(const char *name, int mib)
  * cached tail while the new one is shorter than keep, and is dropped whole once the new one
  * reaches keep. (Before, the old one was closed as it was, and every sealed segment's tree
  * file kept keep bytes cached for good.) Ranges are dropped in 2 MiB units (large folios). */
-static void test_drop_behind_switch(void **state)
+/* A disk log with drop-behind keeping `keep` bytes, commits only by plg_log_flush. */
+static plg_log_t *open_keep(int64_t keep)
 {
-    (void)state;
-    skip_on_tmpfs();
     struct plg_log_config c;
     plg_log_config_init(&c);
     c.retention_ms = -1;
     c.fsync_interval_ms = 60000;
     struct plg_log_options o = disk_opts(&c);
-    o.cache_keep_bytes = 4 << 20;
-    plg_log_t *log = open_log(&o);
+    o.cache_keep_bytes = keep;
+    return open_log(&o);
+}
+
+static void test_drop_behind_switch(void **state)
+{
+    (void)state;
+    skip_on_tmpfs();
+    plg_log_t *log = open_keep(4 << 20);
     append_n(log, 4);
     int old = synced_file("old", 6);
     assert_true(plg_log_writeback_file(log, fcntl(old, F_DUPFD_CLOEXEC, 0)));
@@ -824,13 +830,7 @@ static void test_drop_cache(void **state)
 {
     (void)state;
     skip_on_tmpfs();
-    struct plg_log_config c;
-    plg_log_config_init(&c);
-    c.retention_ms = -1;
-    c.fsync_interval_ms = 60000;
-    struct plg_log_options o = disk_opts(&c);
-    o.cache_keep_bytes = 4 << 20;
-    plg_log_t *log = open_log(&o);
+    plg_log_t *log = open_keep(4 << 20);
     assert_int_equal(plg_log_cache_held(log), 0);
     for (int i = 0; i < 96; i++) { /* ~6 MiB in ~64 KiB batches, one segment */
         size_t len;
@@ -864,8 +864,7 @@ static void test_drop_cache(void **state)
     close(fd);
     assert_int_equal(plg_log_close(log), 0);
 
-    o.cache_keep_bytes = 0;
-    log = open_log(&o);
+    log = open_keep(0);
     append_n(log, 10);
     assert_int_equal(plg_log_flush(log), 0);
     plg_log_drop_cache(log);
