@@ -6,6 +6,7 @@
  *              [--in-flight K] [--linger-ms MS] [--batch-bytes B] [--rate R] [--partitions P]
  *              [--compression none|gzip|snappy|lz4|zstd]
  *   kafka_load --mode consume --bootstrap H:P --topic T --count N [--fetch-max-bytes B]
+ *              (B: per partition and per fetch response (at least 1,000,000), default 1 MiB)
  *   (both: [--debug CONTEXTS], librdkafka debug logging; [--conf KEY=VALUE], repeatable, any
  *   librdkafka property, applied after the tool's own settings)
  *
@@ -362,11 +363,20 @@ static void on_msg(rd_kafka_message_t *m, void *opaque)
 
 static int run_consume(const struct opts *o)
 {
-    char fmax[32];
+    char fmax[32], rmax[32];
     snprintf(fmax, sizeof fmax, "%ld", o->fetch_max);
+    /* librdkafka wants the response limit >= message.max.bytes (default 1,000,000). */
+    snprintf(rmax, sizeof rmax, "%ld", o->fetch_max > 1000000 ? o->fetch_max : 1000000);
     /* librdkafka's prefetch queue sizes stay at their defaults (100,000 messages / 64 MB per
      * partition): 2,000,000 / 256 MB, tried before, was ~10% slower (more memory to touch). */
-    const char *kv[] = {"fetch.message.max.bytes", fmax, "enable.partition.eof", "false",
+    /* --fetch-max-bytes bounds each partition's data and the whole response: with librdkafka's
+     * default response limit (50 MB) a 3-partition fetch brought 3 MB, and its broker thread,
+     * which parses a response before it sends the next fetch, took ~40% longer per message than
+     * on 1 MB responses (its buffer no longer in cache): 8 alternating runs on one 3-partition
+     * topic, 6.3-8.5M -> 7.7-9.7M rec/s, client CPU 333-398 -> 279-314 ms per 2M records, as
+     * fast as 1 partition (BENCHMARKS.md, fifth session). */
+    const char *kv[] = {"fetch.message.max.bytes", fmax, "fetch.max.bytes", rmax,
+                        "enable.partition.eof", "false",
                         /* Group-less and reading from the beginning: nothing to store or
                          * commit. With the default (true) librdkafka stores every message's
                          * offset under the partition's lock as the application takes it. */

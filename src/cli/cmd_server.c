@@ -126,7 +126,7 @@ static const struct config_key server_schema[] = {
      NULL},
     {"log.cache.total.bytes", CFG_INT, "1073741824", 0, INT64_MAX,
      "bytes of newest durable data all partitions together keep in the page cache: above it, "
-     "partitions idle for a second drop theirs, least recently written first (0: no limit)",
+     "partitions idle for 5 s drop theirs, least recently written first (0: no limit)",
      NULL},
     {"log.retention.check.interval.ms", CFG_INT, "300000", 10, INT32_MAX,
      "how often retention and compaction run", NULL},

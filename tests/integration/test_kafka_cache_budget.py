@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Drop-behind across partitions (log.cache.total.bytes): once the logs together keep more written
-data cached than the limit, a partition that nobody writes to any more drops its page cache,
+data cached than the limit, a partition that nobody has written to for 5 s drops its page cache,
 while the partition being written keeps its newest data cached; and everything still reads back.
 
 A server with log.cache.keep.bytes=64 MiB (each partition alone would keep all of this test's
-data) and log.cache.total.bytes=4 MiB: 16 MB go to topic "old" (kcat, acks=all), then after a
-second of quiet a producer writes small batches to "new". Within a few seconds "old"'s segment
-must have left the page cache (fincore), "new"'s newest data must still be cached, and "old"
-must read back whole. Page-cache advice does nothing on tmpfs: the data directory goes on a disk
-file system (skipped when there is none)."""
+data) and log.cache.total.bytes=4 MiB: 16 MB go to topic "old" (kcat, acks=all), then after 5 s
+of quiet (data is not dropped sooner) a producer writes small batches to "new". Within a few
+seconds "old"'s segment must have left the page cache (fincore), "new"'s newest data must still
+be cached, and "old" must read back whole. Page-cache advice does nothing on tmpfs: the data
+directory goes on a disk file system (skipped when there is none)."""
 import os
 import subprocess
 import sys
@@ -61,7 +61,7 @@ def main():
             held = resident(old)
             # Under the per-partition window: written and still cached.
             assert held > size // 2, "old: %d of %d bytes cached after writing" % (held, size)
-            time.sleep(1.2)  # "old" is idle from now on
+            time.sleep(5.2)  # "old" is idle from now on: dropped once idle for 5 s
 
             s = connect(srv.kafka)
             corr, t0, dropped = 0, time.time(), None
