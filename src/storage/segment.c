@@ -181,7 +181,6 @@ int segment_activate(struct segment *s, int32_t index_bytes)
     s->idx_cap = icap;
     s->tix_cap = tcap;
     s->idx_ready = s->tix_ready = 0; /* nothing known to be allocated: reserved again on use */
-    s->index_nospace = false;
     s->active = true;
     return 0;
 }
@@ -267,7 +266,7 @@ static void idx_add(struct segment *s, uint32_t rel, uint32_t pos)
         return; /* full: lookups scan further, the log rolls on the next append */
     if (s->idx_n >= s->idx_ready &&
         index_reserve(s, s->idx_fd, s->idx_n + 1, s->idx_cap, SEG_IDX_ENTRY, &s->idx_ready)) {
-        s->index_nospace = true; /* as if full */
+        s->idx_cap = s->idx_n; /* no room for more entries: the index is full */
         return;
     }
     uint8_t *e = s->idx + (size_t)s->idx_n * SEG_IDX_ENTRY;
@@ -282,7 +281,7 @@ static void tix_add(struct segment *s, int64_t ts, uint32_t rel)
         return;
     if (s->tix_n >= s->tix_ready &&
         index_reserve(s, s->tix_fd, s->tix_n + 1, s->tix_cap, SEG_TIX_ENTRY, &s->tix_ready)) {
-        s->index_nospace = true;
+        s->tix_cap = s->tix_n; /* likewise */
         return;
     }
     if (s->tix_n > 0) {
@@ -342,7 +341,7 @@ static int64_t scan(struct segment *s, int64_t pos, int64_t file_end, int *reaso
 
 bool segment_index_full(const struct segment *s)
 {
-    return s->idx_n >= s->idx_cap || s->tix_n + 1 >= s->tix_cap || s->index_nospace;
+    return s->idx_n >= s->idx_cap || s->tix_n + 1 >= s->tix_cap;
 }
 
 int segment_append(struct segment *s, const uint8_t *p, const struct batch *b)

@@ -16,8 +16,8 @@
  * read-write; sealing trims them to their entries. A page of a sparse file written through a
  * shared mapping on a full file system is a SIGBUS, so entry slots are written only once their
  * blocks are reserved (store reserve, 64 KiB ahead): an append whose reservation fails is refused
- * before its batch is written, and a scan that cannot reserve stops indexing (the segment counts
- * as full and the log rolls). A sealed segment's indexes are "valid" when
+ * before its batch is written, and a scan that cannot reserve lowers the index's capacity to its
+ * entries (the index is full: the log rolls). A sealed segment's indexes are "valid" when
  * their sizes are exact multiples, their entries strictly increase, and the last offset entry
  * points at a batch with that base offset; preallocated (untrimmed) files fail this because of
  * their zero entries, so a crash during a roll leads to a rebuild.
@@ -61,7 +61,6 @@ struct segment {
     size_t tix_map_len;
     uint32_t tix_n, tix_cap;
     uint32_t idx_ready, tix_ready; /* entry slots whose pages are allocated (store reserve) */
-    bool index_nospace;            /* a reservation failed while indexing a scan: index "full" */
     int64_t next_offset;           /* offset after the last batch (base when empty) */
     int64_t max_ts;                /* largest batch maxTimestamp, INT64_MIN when empty */
     int64_t max_ts_offset;         /* base offset of the batch holding it */
