@@ -830,25 +830,15 @@ static int registry_write(struct broker *b, const char *meta, const char *text, 
 {
     pthread_mutex_lock(&b->reg_mu);
     int rc = 0;
-    int64_t failed = 0;
-    bool log_fail = false;
     if (gen > b->reg_disk_gen) {
         rc = write_atomic(meta, "topics.json", text, strlen(text));
         if (rc == 0)
             b->reg_disk_gen = gen;
     }
-    if (rc) {
-        /* A full disk fails every create (and its rollback), and clients retry auto-creates
-         * every second: the first failure of a run is logged, then one a minute. */
-        uint64_t now = mx_now_ns();
-        log_fail = b->reg_failures++ == 0 || now - b->reg_logged_ns >= 60000000000ull;
-        if (log_fail)
-            b->reg_logged_ns = now;
-        failed = b->reg_failures;
-    } else if (b->reg_failures) {
-        failed = b->reg_failures;
-        b->reg_failures = 0;
-    }
+    /* A full disk fails every create (and its rollback), and clients retry auto-creates every
+     * second: a failure run (struct failrun), logged outside the lock. */
+    bool log_fail = rc && failrun_fail(&b->reg_failures, mx_now_ns() / 1000000);
+    int64_t failed = rc ? b->reg_failures.n : failrun_ok(&b->reg_failures);
     pthread_mutex_unlock(&b->reg_mu);
     if (log_fail)
         PLG_ERROR("broker",
@@ -1780,20 +1770,20 @@ static int append_checked(struct bpart *p, uint8_t *batch, size_t len, int acks,
     rc = plg_log_append_checked(p->log, batch, len, &info); /* bpart_append checked the CRC */
     if (rc) {
         mx_counter_inc(b->m_append_err);
-        if (rc != PLG_ETOOBIG && rc != PLG_ECORRUPT && p->append_failures++ == 0)
+        if (rc != PLG_ETOOBIG && rc != PLG_ECORRUPT &&
+            failrun_fail(&p->append_failures, uv_now(b->loop)))
             PLG_ERROR("broker",
                       "msg=\"append failed, producers get errors until the storage takes writes "
-                      "again\" topic=%s partition=%d error=\"%s\"",
-                      p->t->name, p->id, plg_strerror(rc));
+                      "again\" topic=%s partition=%d failed=%lld error=\"%s\"",
+                      p->t->name, p->id, (long long)p->append_failures.n, plg_strerror(rc));
         append_done(cb, ctx, broker_kerr(rc), -1, -1, lso);
         return 0;
     }
     p->last_append_ms = uv_now(b->loop);
-    if (p->append_failures) {
+    int64_t failed = failrun_ok(&p->append_failures);
+    if (failed)
         PLG_INFO("broker", "msg=\"appends work again\" topic=%s partition=%d failed=%lld",
-                 p->t->name, p->id, (long long)p->append_failures);
-        p->append_failures = 0;
-    }
+                 p->t->name, p->id, (long long)failed);
     if (idem)
         pid_table_record(&p->pids, bh.producer_id, bh.producer_epoch, bh.base_sequence,
                          (int32_t)span, info.base_offset);

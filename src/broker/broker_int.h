@@ -22,6 +22,33 @@ struct ackwait {
     void *ctx;
 };
 
+/*
+ * A run of failures of one kind (a full disk refusing appends, registry or producer-id writes):
+ * the first failure of a run is logged, then at most one a minute, so a run that lasts still
+ * shows; the first success ends the run with one line that says how many there were.
+ * failrun_fail counts one and says whether to log it; failrun_ok ends the run and returns its
+ * failures (0: there was none, nothing to log). Times in ms, any clock.
+ */
+struct failrun {
+    int64_t n;
+    uint64_t logged_ms;
+};
+
+static inline bool failrun_fail(struct failrun *r, uint64_t now_ms)
+{
+    if (r->n++ && now_ms - r->logged_ms < 60000)
+        return false;
+    r->logged_ms = now_ms;
+    return true;
+}
+
+static inline int64_t failrun_ok(struct failrun *r)
+{
+    int64_t n = r->n;
+    r->n = 0;
+    return n;
+}
+
 struct bpart {
     struct broker *b;
     struct btopic *t;
@@ -32,11 +59,10 @@ struct bpart {
     _Atomic int64_t durable;      /* written by the flusher thread */
     struct ackwait *acks, *acks_tail;
     bool in_ack_list;
-    struct bpart *ack_next;  /* broker's list of partitions with ack waiters */
-    struct ptree *tree;      /* Merkle tree (crypto/ptree.h); NULL when merkle.enable=false */
-    struct hk_job *hk;       /* retention/compaction job in flight (housekeeping.c), or NULL */
-    int64_t append_failures; /* storage failures since the last append that worked (one log
-                                line when they start, one when they end) */
+    struct bpart *ack_next; /* broker's list of partitions with ack waiters */
+    struct ptree *tree;     /* Merkle tree (crypto/ptree.h); NULL when merkle.enable=false */
+    struct hk_job *hk;      /* retention/compaction job in flight (housekeeping.c), or NULL */
+    struct failrun append_failures; /* storage failures since the last append that worked */
     uint64_t last_append_ms; /* loop time of its last append (cache_budget: idle ones first) */
 };
 
@@ -71,12 +97,11 @@ struct broker {
     uint64_t reg_gen;
     bool reg_busy;
     struct reg_wait *reg_waits;
-    pthread_mutex_t reg_mu; /* serialises writes of topics.json (loop and workers) */
-    uint64_t reg_disk_gen;  /* under reg_mu: generation of the file on disk */
-    int64_t reg_failures;   /* under reg_mu: failed writes in a row, and when one was logged */
-    uint64_t reg_logged_ns;
-    int hk_compactions;    /* compaction jobs on workers (housekeeping.c) */
-    int32_t hk_next_topic; /* where the next housekeeping pass starts */
+    pthread_mutex_t reg_mu;      /* serialises writes of topics.json (loop and workers) */
+    uint64_t reg_disk_gen;       /* under reg_mu: generation of the file on disk */
+    struct failrun reg_failures; /* under reg_mu: failed registry writes in a row */
+    int hk_compactions;          /* compaction jobs on workers (housekeeping.c) */
+    int32_t hk_next_topic;       /* where the next housekeeping pass starts */
     /* PLG_TEST_HOUSEKEEP_INLINE set at broker_open: housekeeping jobs run on the loop, the old
      * blocking way (tests use it to show that theirs can fail). Read once, not per job. */
     bool hk_inline;
@@ -103,10 +128,8 @@ struct broker {
     struct mx_counter *m_recs_out, *m_bytes_out; /* Fetch responses */
     struct mx_counter *m_fetch_cold;             /* Fetches whose data a worker read first */
     /* Failures in a row of InitProducerId's id reservation and of Metadata auto-creates
-     * (broker_kafka.c): a log line when they start (then at most one a minute, at the loop
-     * times *_logged_ms), one when it works again. */
-    int64_t pid_failures, autocreate_failures;
-    uint64_t pid_logged_ms, autocreate_logged_ms;
+     * (broker_kafka.c). */
+    struct failrun pid_failures, autocreate_failures;
     uint64_t cache_checked_ms;      /* loop time of the last cache_budget check */
     struct cache_cand *cache_cands; /* cache_budget's work array, and its capacity */
     size_t cache_ncap;

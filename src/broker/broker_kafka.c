@@ -259,17 +259,6 @@ static void h_api_versions(struct broker_req *rq)
     broker_reply(rq, &resp);
 }
 
-/* Counts one more failure in a run (*n); whether it gets a log line: the first of the run, then
- * at most one a minute, so a run that lasts (or a new cause within it) still shows. */
-static bool failure_logged(struct broker *b, int64_t *n, uint64_t *logged_ms)
-{
-    uint64_t now = uv_now(b->loop);
-    if ((*n)++ && now - *logged_ms < 60000)
-        return false;
-    *logged_ms = now;
-    return true;
-}
-
 /* ---- Metadata ---- */
 
 /* Fills mt for t, all but the name (the caller's: t may be gone before a deferred answer). */
@@ -314,16 +303,16 @@ static void md_created(struct broker_wait *w, void *item, int rc, const char *wh
     struct broker *b = rq->b;
     struct kmetadata_topic *mt = item;
     struct kstr name = mt->name; /* the arena copy */
-    if (rc && failure_logged(b, &b->autocreate_failures, &b->autocreate_logged_ms))
+    int64_t failed = rc ? 0 : failrun_ok(&b->autocreate_failures);
+    if (rc && failrun_fail(&b->autocreate_failures, uv_now(b->loop)))
         PLG_WARN("broker",
                  "msg=\"auto-create failed, Metadata answers errors for new topics until it "
                  "works\" topic=%s failed=%lld error=\"%s\"",
-                 name.p, (long long)b->autocreate_failures, why && why[0] ? why : plg_strerror(rc));
-    if (!rc && b->autocreate_failures) {
+                 name.p, (long long)b->autocreate_failures.n,
+                 why && why[0] ? why : plg_strerror(rc));
+    else if (failed)
         PLG_INFO("broker", "msg=\"auto-create works again\" topic=%s failed=%lld", name.p,
-                 (long long)b->autocreate_failures);
-        b->autocreate_failures = 0;
-    }
+                 (long long)failed);
     struct btopic *t = rc ? NULL : broker_topic_find(b, name.p, (size_t)name.len);
     if (rc && broker_kerr(rc) == KERR_KAFKA_STORAGE_ERROR)
         mt->error_code = KERR_LEADER_NOT_AVAILABLE;
@@ -596,17 +585,17 @@ static int16_t new_producer_id(struct broker *b, int64_t *pid)
 {
     int rc = broker_alloc_producer_id(b, pid);
     if (rc == 0) {
-        if (b->pid_failures)
+        int64_t failed = failrun_ok(&b->pid_failures);
+        if (failed)
             PLG_INFO("broker", "msg=\"producer ids are allocated again\" failed=%lld",
-                     (long long)b->pid_failures);
-        b->pid_failures = 0;
+                     (long long)failed);
         return 0;
     }
-    if (failure_logged(b, &b->pid_failures, &b->pid_logged_ms))
+    if (failrun_fail(&b->pid_failures, uv_now(b->loop)))
         PLG_ERROR("broker",
                   "msg=\"cannot allocate producer id, InitProducerId answers errors until it "
                   "can\" failed=%lld error=\"%s\"",
-                  (long long)b->pid_failures, plg_strerror(rc));
+                  (long long)b->pid_failures.n, plg_strerror(rc));
     *pid = -1;
     return broker_kerr(rc) == KERR_KAFKA_STORAGE_ERROR ? KERR_COORDINATOR_LOAD_IN_PROGRESS
                                                        : BERR_UNKNOWN_SERVER;
