@@ -349,9 +349,6 @@ static void part_complete_all_acks(struct bpart *p)
     }
 }
 
-/* First takes every durable waiter off the list of partitions with waiters, then answers them:
- * an answer can dispatch the next request of its connection, whose appends add partitions and
- * waiters to the list (or take partitions away), so no callback runs while the list is walked. */
 /*
  * Drop-behind across partitions (log.cache.total.bytes). Each log keeps up to
  * log.cache.keep.bytes of its newest written data cached; with many partitions that is no
@@ -389,34 +386,28 @@ static void cache_budget(struct broker *b)
         return;
     b->cache_checked_ms = now;
     int64_t total = 0;
-    size_t n = 0;
+    size_t m = 0;
     for (int32_t i = 0; i < b->ntopics; i++) {
         struct btopic *t = b->topics[i];
         for (int32_t k = 0; k < t->npart; k++) {
-            int64_t held = plg_log_cache_held(t->parts[k]->log);
+            struct bpart *p = t->parts[k];
+            int64_t held = plg_log_cache_held(p->log);
             total += held;
-            n += held > 0;
+            if (held <= 0 || now - p->last_append_ms < CACHE_IDLE_MS)
+                continue;
+            if (m == b->cache_ncap) {
+                size_t cap = m ? 2 * m : 64;
+                struct cache_cand *v = realloc(b->cache_cands, cap * sizeof *v);
+                if (!v)
+                    return; /* advice only: the next check tries again */
+                b->cache_cands = v;
+                b->cache_ncap = cap;
+            }
+            b->cache_cands[m++] = (struct cache_cand){p->last_append_ms, held, p};
         }
     }
     if (total <= b->o.cache_total_bytes)
         return;
-    if (n > b->cache_ncap) {
-        struct cache_cand *v = realloc(b->cache_cands, n * sizeof *v);
-        if (!v)
-            return; /* advice only: the next check tries again */
-        b->cache_cands = v;
-        b->cache_ncap = n;
-    }
-    size_t m = 0;
-    for (int32_t i = 0; i < b->ntopics; i++) {
-        struct btopic *t = b->topics[i];
-        for (int32_t k = 0; k < t->npart && m < n; k++) {
-            struct bpart *p = t->parts[k];
-            int64_t held = plg_log_cache_held(p->log);
-            if (held > 0 && now - p->last_append_ms >= CACHE_IDLE_MS)
-                b->cache_cands[m++] = (struct cache_cand){p->last_append_ms, held, p};
-        }
-    }
     qsort(b->cache_cands, m, sizeof *b->cache_cands, cand_cmp);
     int64_t target = b->o.cache_total_bytes / 4 * 3;
     for (size_t i = 0; i < m && total > target; i++) {
@@ -425,6 +416,9 @@ static void cache_budget(struct broker *b)
     }
 }
 
+/* First takes every durable waiter off the list of partitions with waiters, then answers them:
+ * an answer can dispatch the next request of its connection, whose appends add partitions and
+ * waiters to the list (or take partitions away), so no callback runs while the list is walked. */
 static void on_durable_async(uv_async_t *a)
 {
     struct broker *b = a->data;
