@@ -131,6 +131,20 @@ static bool drop_prev(int64_t keep, int64_t cur, int fd, int64_t *dropped, int64
     return true;
 }
 
+/* Where drop-behind keeping `keep` bytes of a file of `end` bytes drops up to; keep 0 (a drop
+ * of everything, plg_log_drop_cache) reaches past the end, so the folio holding it goes too (the
+ * next commit rewrites it). */
+static int64_t window_start(int64_t end, int64_t keep)
+{
+    return keep > 0 ? end - keep : end + DROP_ALIGN - 1;
+}
+
+/* Bytes of a file of `end` bytes still cached above its drop mark. */
+static int64_t kept(int64_t end, int64_t dropped)
+{
+    return end > dropped ? end - dropped : 0;
+}
+
 /* After a successful group commit that made `pos` bytes of `act` durable: keeps the newest
  * `keep` bytes of the log cached (the end of the segment sealed last, then act) and drops the
  * rest, and likewise for the writeback side files (the current one and the one before it).
@@ -145,28 +159,20 @@ static int64_t drop_behind(struct plg_log *log, struct segment *act, int64_t pos
         segment_unref(prev);
         log->d_prev = NULL;
     }
-    int64_t held = log->d_prev && log->d_prev->size > log->d_prev->cache_dropped
-                       ? log->d_prev->size - log->d_prev->cache_dropped
-                       : 0;
-    if (act) {
-        /* keep 0: the durable end's partial folio goes too (the next commit rewrites it). */
-        drop_segment_to(act, keep > 0 ? pos - keep : pos + DROP_ALIGN - 1);
-        held += pos > act->cache_dropped ? pos - act->cache_dropped : 0;
-    }
     int64_t wb_len = log->wb_fd >= 0 ? (int64_t)lseek(log->wb_fd, 0, SEEK_END) : 0;
-    if (log->wb_fd >= 0) {
-        drop_cache(log->wb_fd, &log->wb_dropped,
-                   keep > 0 ? wb_len - keep : wb_len + DROP_ALIGN - 1);
-        held += wb_len > log->wb_dropped ? wb_len - log->wb_dropped : 0;
-    }
+    if (act)
+        drop_segment_to(act, window_start(pos, keep));
+    if (log->wb_fd >= 0)
+        drop_cache(log->wb_fd, &log->wb_dropped, window_start(wb_len, keep));
     if (log->wb_prev >= 0 &&
         drop_prev(keep, wb_len, log->wb_prev, &log->wb_prev_dropped, log->wb_prev_end)) {
         close(log->wb_prev);
         log->wb_prev = -1;
     }
-    if (log->wb_prev >= 0 && log->wb_prev_end > log->wb_prev_dropped)
-        held += log->wb_prev_end - log->wb_prev_dropped;
-    return held;
+    return (log->d_prev ? kept(log->d_prev->size, log->d_prev->cache_dropped) : 0) +
+           (act ? kept(pos, act->cache_dropped) : 0) +
+           (log->wb_fd >= 0 ? kept(wb_len, log->wb_dropped) : 0) +
+           (log->wb_prev >= 0 ? kept(log->wb_prev_end, log->wb_prev_dropped) : 0);
 }
 
 /* A new writeback file replaces wb_fd. With drop-behind the old one (a sealed segment's tree
