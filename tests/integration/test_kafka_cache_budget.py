@@ -10,7 +10,6 @@ seconds "old"'s segment must have left the page cache (fincore), "new"'s newest 
 be cached, and "old" must read back whole. Page-cache advice does nothing on tmpfs: the data
 directory goes on a disk file system (skipped when there is none)."""
 import os
-import subprocess
 import sys
 import time
 
@@ -21,13 +20,9 @@ from kwire import batch, connect, parse_produce_v3, produce_v3, recv_frame  # no
 N = 32000  # records of ~500 bytes: 16 MB
 
 
-def run(*args, timeout=60, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kw)
-
-
 def resident(path):
     """Bytes of path in the page cache (util-linux fincore)."""
-    r = run("fincore", "--bytes", "--noheadings", "--output", "RES", path)
+    r = plg.run("fincore", "--bytes", "--noheadings", "--output", "RES", path)
     assert r.returncode == 0, r.stderr
     return int(r.stdout.split()[0])
 
@@ -48,12 +43,12 @@ def main():
                                    "--set", "log.cache.total.bytes=4194304"])
         with srv:
             for topic in ("old", "new"):
-                r = run(plg.BIN, "topic", "create", topic, "--bootstrap", srv.kafka)
+                r = plg.run(plg.BIN, "topic", "create", topic, "--bootstrap", srv.kafka)
                 assert r.returncode == 0, r.stderr
             pad = "x" * 480
             lines = "".join("r%06d %s\n" % (i, pad) for i in range(N))
-            r = run("kcat", "-b", srv.kafka, "-P", "-t", "old", "-p", "0", "-X", "acks=all",
-                    input=lines)
+            r = plg.run("kcat", "-b", srv.kafka, "-P", "-t", "old", "-p", "0", "-X", "acks=all",
+                        input=lines)
             assert r.returncode == 0, r.stderr
             old = segment(d, "old")
             size = os.path.getsize(old)
@@ -84,8 +79,8 @@ def main():
             print("ok: old dropped %.2f s after writes to new began (%d of %d bytes cached); "
                   "new keeps %d of %d" % (dropped, resident(old), size, new_held, new_size))
 
-            r = run("kcat", "-b", srv.kafka, "-C", "-t", "old", "-o", "beginning", "-e", "-q",
-                    "-f", "%s\n")
+            r = plg.run("kcat", "-b", srv.kafka, "-C", "-t", "old", "-o", "beginning", "-e", "-q",
+                        "-f", "%s\n")
             assert r.returncode == 0, r.stderr
             assert r.stdout == lines, "old does not read back whole"
             print("ok: old reads back whole (%d records)" % N)
