@@ -71,7 +71,7 @@ static double now_s(void)
 struct opts {
     const char *mode, *bootstrap, *topic, *acks, *compression, *debug;
     long count, size, in_flight, linger_ms, batch_bytes, rate, partitions, fetch_max;
-    const char *conf[2 * 16 + 1]; /* --conf K=V pairs, applied after the tool's own settings */
+    const char *conf[2 * 16 + 1]; /* --conf K=V pairs, NULL-terminated (opts start zeroed) */
     char conf_buf[2048];
     size_t nconf, conf_used;
 };
@@ -139,6 +139,17 @@ static double pct(const float *v, long n, double p)
     return v[i];
 }
 
+/* Sets NULL-terminated key/value pairs (NULL: none); a property librdkafka refuses is exit 2. */
+static void set_pairs(rd_kafka_conf_t *conf, const char *const *kv)
+{
+    char err[512];
+    for (int i = 0; kv && kv[i]; i += 2)
+        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+            fprintf(stderr, "kafka_load: %s\n", err);
+            exit(2);
+        }
+}
+
 static rd_kafka_t *make(rd_kafka_type_t type, const struct opts *o, const char *const *kv,
                         void *opaque)
 {
@@ -148,17 +159,8 @@ static rd_kafka_t *make(rd_kafka_type_t type, const struct opts *o, const char *
     rd_kafka_conf_set(conf, "log_level", o->debug ? "7" : "3", err, sizeof err);
     if (o->debug)
         rd_kafka_conf_set(conf, "debug", o->debug, err, sizeof err);
-    for (int i = 0; kv && kv[i]; i += 2)
-        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-            fprintf(stderr, "kafka_load: %s\n", err);
-            exit(2);
-        }
-    for (size_t i = 0; i < o->nconf; i += 2)
-        if (rd_kafka_conf_set(conf, o->conf[i], o->conf[i + 1], err, sizeof err) !=
-            RD_KAFKA_CONF_OK) {
-            fprintf(stderr, "kafka_load: %s\n", err);
-            exit(2);
-        }
+    set_pairs(conf, kv);
+    set_pairs(conf, o->conf); /* --conf, after the tool's own */
     if (type == RD_KAFKA_PRODUCER)
         rd_kafka_conf_set_dr_msg_cb(conf, on_dr);
     rd_kafka_conf_set_opaque(conf, opaque);
