@@ -408,7 +408,8 @@ static void cache_budget(struct broker *b)
     }
     if (total <= b->o.cache_total_bytes)
         return;
-    qsort(b->cache_cands, m, sizeof *b->cache_cands, cand_cmp);
+    if (m > 1) /* m == 0: the array may not exist yet */
+        qsort(b->cache_cands, m, sizeof *b->cache_cands, cand_cmp);
     int64_t target = b->o.cache_total_bytes / 4 * 3;
     for (size_t i = 0; i < m && total > target; i++) {
         plg_log_drop_cache(b->cache_cands[i].p->log);
