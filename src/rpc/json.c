@@ -307,26 +307,36 @@ static json_t *parse_number(struct jp *j)
         while (i < j->len && p[i] >= '0' && p[i] <= '9')
             i++;
     }
-    char tmp[400];
+    /* strtoll and strtod need a terminated copy; a long one ("0.000…1" is valid JSON of any
+     * length) goes to the heap. */
+    char small[64];
     size_t n = i - start;
-    if (n >= sizeof tmp) {
-        return fail(j, "number too long");
+    char *tmp = n < sizeof small ? small : malloc(n + 1);
+    if (!tmp) {
+        j->oom = true;
+        return NULL;
     }
     memcpy(tmp, p + start, n);
     tmp[n] = 0;
     errno = 0;
     json_t *v;
+    const char *why = NULL;
     if (!real) {
         long long x = strtoll(tmp, NULL, 10);
+        v = errno == ERANGE ? NULL : json_integer((json_int_t)x);
         if (errno == ERANGE)
-            return fail(j, "integer too big");
-        v = json_integer((json_int_t)x);
+            why = "integer too big";
     } else {
         double d = strtod(tmp, NULL);
-        if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
-            return fail(j, "real number overflow");
-        v = json_real(d);
+        bool overflow = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
+        v = overflow ? NULL : json_real(d);
+        if (overflow)
+            why = "real number overflow";
     }
+    if (tmp != small)
+        free(tmp);
+    if (why)
+        return fail(j, why);
     if (!v)
         j->oom = true;
     j->pos = i;
