@@ -467,14 +467,20 @@ static plg_log_t *open_fsync(const char *policy, struct durable_rec *d)
 }
 
 /* Appends n batches of 2 records. */
-static void append_n(plg_log_t *log, int n)
+/* n batches of `records` records of `vsize`-byte values, tagged first, first + 1, ... */
+static void append_batches(plg_log_t *log, int n, int first, int records, int vsize)
 {
     for (int i = 0; i < n; i++) {
         size_t len;
-        uint8_t *b = make_batch(2, 100, 1, i, 0, &len);
+        uint8_t *b = make_batch(records, vsize, 1, first + i, 0, &len);
         assert_int_equal(plg_log_append(log, b, len, NULL), 0);
         free(b);
     }
+}
+
+static void append_n(plg_log_t *log, int n)
+{
+    append_batches(log, n, 0, 2, 100);
 }
 
 static void test_fsync_always(void **state)
@@ -777,10 +783,6 @@ static int synced_file(const char *name, int mib)
     return fd;
 }
 
-/* A new writeback file (a new segment's tree file) replaces the old one: the old one keeps its
- * cached tail while the new one is shorter than keep, and is dropped whole once the new one
- * reaches keep. (Before, the old one was closed as it was, and every sealed segment's tree
- * file kept keep bytes cached for good.) Ranges are dropped in 2 MiB units (large folios). */
 /* A disk log with drop-behind keeping `keep` bytes, commits only by plg_log_flush. */
 static plg_log_t *open_keep(int64_t keep)
 {
@@ -793,6 +795,10 @@ static plg_log_t *open_keep(int64_t keep)
     return open_log(&o);
 }
 
+/* A new writeback file (a new segment's tree file) replaces the old one: the old one keeps its
+ * cached tail while the new one is shorter than keep, and is dropped whole once the new one
+ * reaches keep. (Before, the old one was closed as it was, and every sealed segment's tree
+ * file kept keep bytes cached for good.) Ranges are dropped in 2 MiB units (large folios). */
 static void test_drop_behind_switch(void **state)
 {
     (void)state;
@@ -832,12 +838,7 @@ static void test_drop_cache(void **state)
     skip_on_tmpfs();
     plg_log_t *log = open_keep(4 << 20);
     assert_int_equal(plg_log_cache_held(log), 0);
-    for (int i = 0; i < 96; i++) { /* ~6 MiB in ~64 KiB batches, one segment */
-        size_t len;
-        uint8_t *b = make_batch(64, 1000, 1, i, 0, &len);
-        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
-        free(b);
-    }
+    append_batches(log, 96, 0, 64, 1000); /* ~6 MiB in ~64 KiB batches, one segment */
     assert_int_equal(plg_log_flush(log), 0);
     int64_t held = plg_log_cache_held(log);
     assert_true(held >= (3 << 20) && held <= (6 << 20)); /* the window, in 2 MiB steps */
@@ -852,12 +853,7 @@ static void test_drop_cache(void **state)
     assert_int_equal(plg_log_cache_held(log), 0);
     assert_true(resident_pages(fd, 0, st.st_size) <= (size_t)st.st_size / 4096 / 20);
 
-    for (int i = 0; i < 40; i++) { /* ~2.5 MiB more */
-        size_t len;
-        uint8_t *b = make_batch(64, 1000, 1, 100 + i, 0, &len);
-        assert_int_equal(plg_log_append(log, b, len, NULL), 0);
-        free(b);
-    }
+    append_batches(log, 40, 100, 64, 1000); /* ~2.5 MiB more */
     assert_int_equal(plg_log_flush(log), 0);
     held = plg_log_cache_held(log);
     assert_true(held > 0 && held <= (4 << 20)); /* the window again, from what came since */
