@@ -17,7 +17,6 @@ e. The log says "append failed" at most once per partition per full episode, and
    again" once space is back.
 """
 import os
-import subprocess
 import sys
 import time
 
@@ -86,10 +85,10 @@ def check_others_served(srv, topic, acked):
 
 
 def kcat_read(bootstrap, topic, fmt):
-    r = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e",
-                        "-q", "-f", fmt], capture_output=True, timeout=60)
+    r = plg.run("kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f",
+                fmt, timeout=60)
     assert r.returncode == 0, r.stderr
-    return r.stdout.decode().splitlines()
+    return r.stdout.splitlines()
 
 
 def append_failed_lines(log, topic):
@@ -216,8 +215,7 @@ def run(mnt):
     print("ok e: %d 'append failed' lines for t over %d episodes, %d for c; recovery lines: %d" % (
         len(t_failed), CYCLES, len(append_failed_lines(log, "c")), len(again)))
 
-    r = subprocess.run([plg.BIN, "verify", "--data-dir", data], capture_output=True, text=True,
-                       timeout=120)
+    r = plg.run(plg.BIN, "verify", "--data-dir", data)
     assert r.returncode == 0, "verify exit %d:\n%s%s" % (r.returncode, r.stdout, r.stderr)
     print("ok verify: %s" % (r.stdout + r.stderr).strip().splitlines()[-1])
 

@@ -267,8 +267,8 @@ def run(mnt):
         assert int(again[-1].rsplit("failed=", 1)[1]) >= 2, "no refused auto-commit: %s" % again
         again = log_lines(srv, 'msg="producer ids are allocated again"')
         assert int(again[0].rsplit("failed=", 1)[1]) > 3, "kcat never asked for an id: %s" % again
-        got = subprocess.run(["kcat", "-b", srv.kafka, "-C", "-t", "keep", "-o", "2", "-e", "-q",
-                              "-f", "%k:%s\n"], capture_output=True, text=True, timeout=60)
+        got = plg.run("kcat", "-b", srv.kafka, "-C", "-t", "keep", "-o", "2", "-e", "-q",
+                      "-f", "%k:%s\n", timeout=60)
         assert got.stdout.splitlines() == lines, (len(got.stdout.splitlines()), got.stderr)
         r = plg.rpc(srv.http, "log.append", topic="keep", partition=0, value=v)
         assert r.get("result") == {"partition": 0, "offset": 2 + len(lines)}, r

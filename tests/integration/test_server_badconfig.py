@@ -6,7 +6,6 @@ names the file and line or the key (exit 2 for configuration, 1 for a start-up f
 print the ready line, and never leave a process behind (INTERFACES.md, Configuration)."""
 import os
 import socket
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -20,8 +19,7 @@ def start(args, env=None):
         full += ["--kafka-listen", "127.0.0.1:%d" % plg.free_port()]
     if "--http-listen" not in args:
         full += ["--http-listen", "127.0.0.1:%d" % plg.free_port()]
-    r = subprocess.run(full, capture_output=True, text=True, timeout=20,
-                       env=dict(os.environ, **(env or {})))
+    r = plg.run(*full, timeout=20, env=dict(os.environ, **(env or {})))
     assert "pyralog server ready" not in r.stderr, (args, r.stderr)
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("pyralog: server: ")]
     return r.returncode, errors, r.stderr
