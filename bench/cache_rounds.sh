@@ -16,7 +16,6 @@ PARTITIONS=${PARTITIONS:-3}
 # shellcheck source=bench/server_lib.sh
 . "$(dirname "$0")/server_lib.sh"
 
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 start_server "$BUILD/pyralog"
 echo "| round | produce records/s | server CPU ms (produce) | consume records/s | page cache MB |"
 echo "| --- | --- | --- | --- | --- |"
@@ -27,6 +26,5 @@ for r in $(seq "$ROUNDS"); do
   t1=$(server_cpu_ms)
   c=$("$BUILD/kafka_load" --mode consume --bootstrap "$B" --topic "round$r" --count "$COUNT" |
     grep '^RESULT' | field records_per_s)
-  cached=$(awk '/^Cached:/ { print int($2 / 1024) }' /proc/meminfo)
-  echo "| $r | $p | $((t1 - t0)) | $c | $cached |"
+  echo "| $r | $p | $((t1 - t0)) | $c | $(page_cache_mb) |"
 done

@@ -33,7 +33,6 @@ LOAD=$BUILD/kafka_load
 # shellcheck source=bench/server_lib.sh
 . "$(dirname "$0")/server_lib.sh"
 
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 row() { # label, kafka_load args...
   local label=$1; shift
   local t0; t0=$(server_cpu_ms)

@@ -29,9 +29,8 @@ for r in $(seq "$RUNS"); do
     out=$("$BUILD"/kafka_load --bootstrap "$B" --topic "${topic:-run$r-$acks}" --partitions 1 \
       --count $((RATE * 4)) --acks "$acks" --rate "$RATE" --linger-ms 1 | grep '^RESULT')
     t1=$(server_cpu_ms)
-    f() { echo "$out" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-    cached=$(awk '/^Cached:/ { printf "%d MB", $2 / 1024 }' /proc/meminfo)
-    echo "| $r | $acks | $(f records_per_s) | $(f p50_ms) | $(f p99_ms) | $(f p999_ms) | $((t1 - t0)) | $((RATE * 4 * n / 10000)) MB | $cached |"
+    f() { echo "$out" | field "$1"; }
+    echo "| $r | $acks | $(f records_per_s) | $(f p50_ms) | $(f p99_ms) | $(f p999_ms) | $((t1 - t0)) | $((RATE * 4 * n / 10000)) MB | $(page_cache_mb) MB |"
   done
 done
 echo

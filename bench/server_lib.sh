@@ -4,6 +4,8 @@
 #                              SPID, DATA; stops the previous one first; fails if it is not ready
 #   stop_server                kills it by PID, removes its data dir and syncs (also on EXIT)
 #   server_cpu_ms              its CPU time so far (user + system), in ms
+#   field NAME                 on stdin, kafka_load's RESULT line: the value of NAME=
+#   page_cache_mb              the machine's page cache ("Cached" in /proc/meminfo), in MB
 # shellcheck shell=bash
 SPID=
 DATA=
@@ -35,3 +37,5 @@ start_server() {
 }
 TICK_MS=$((1000 / $(getconf CLK_TCK)))
 server_cpu_ms() { awk -v t="$TICK_MS" '{ print ($14 + $15) * t }' /proc/"$SPID"/stat; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+page_cache_mb() { awk '/^Cached:/ { print int($2 / 1024) }' /proc/meminfo; }
