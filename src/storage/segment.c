@@ -223,6 +223,13 @@ int segment_load(struct store *st, int64_t base, int32_t index_interval, int64_t
 /* Reserve index blocks this many bytes ahead of the entries being written. */
 #define INDEX_RESERVE_BYTES (64 << 10)
 
+/* Reserves the blocks of entry slots [from, to) of an index file of `entry`-byte entries. */
+static int reserve_slots(struct segment *s, int fd, uint64_t from, uint64_t to, size_t entry)
+{
+    return s->store->ops->reserve(s->store, fd, (int64_t)(from * entry),
+                                  (int64_t)((to - from) * entry));
+}
+
 /*
  * Makes the slots of entries [0, n) of an index file (cap entries of `entry` bytes) safe to
  * write through the mapping: their blocks are reserved, up to INDEX_RESERVE_BYTES ahead.
@@ -238,12 +245,10 @@ static int index_reserve(struct segment *s, int fd, uint32_t n, uint32_t cap, si
     uint64_t want = (uint64_t)n + INDEX_RESERVE_BYTES / entry;
     if (want > cap)
         want = cap;
-    int rc = s->store->ops->reserve(s->store, fd, (int64_t)*ready * (int64_t)entry,
-                                    (int64_t)(want - *ready) * (int64_t)entry);
+    int rc = reserve_slots(s, fd, *ready, want, entry);
     if (rc == -ENOSPC || rc == -EDQUOT) {
         want = n; /* nearly full: just what is needed now */
-        rc = s->store->ops->reserve(s->store, fd, (int64_t)*ready * (int64_t)entry,
-                                    (int64_t)(want - *ready) * (int64_t)entry);
+        rc = reserve_slots(s, fd, *ready, want, entry);
     }
     if (rc == 0)
         *ready = (uint32_t)want;
