@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "pyralog/log.h"
 #include "storage/batch.h"
+#include "storage/store.h"
 
 static char dir[256];
 
@@ -70,20 +71,16 @@ static uint8_t *get_file(const char *name, size_t *n)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
         abort();
-    static uint8_t chunk[1 << 16];
-    struct buf b;
-    buf_init(&b);
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_put(&b, chunk, got);
-    fclose(f);
-    if (b.oom)
+    *n = (size_t)st.st_size;
+    uint8_t *p = malloc(*n + 1);
+    if (!p || store_pread_all(fd, p, *n, 0) != 0)
         abort();
-    *n = b.len;
-    return b.data;
+    close(fd);
+    return p;
 }
 
 /* The recovered active segment: CRC-valid batches with contiguous offsets up to its end. When
