@@ -319,19 +319,20 @@ static json_t *parse_number(struct jp *j)
     memcpy(tmp, p + start, n);
     tmp[n] = 0;
     errno = 0;
-    json_t *v;
+    json_t *v = NULL;
     const char *why = NULL;
     if (!real) {
         long long x = strtoll(tmp, NULL, 10);
-        v = errno == ERANGE ? NULL : json_integer((json_int_t)x);
         if (errno == ERANGE)
             why = "integer too big";
+        else
+            v = json_integer((json_int_t)x);
     } else {
         double d = strtod(tmp, NULL);
-        bool overflow = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
-        v = overflow ? NULL : json_real(d);
-        if (overflow)
+        if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
             why = "real number overflow";
+        else
+            v = json_real(d);
     }
     if (tmp != small)
         free(tmp);
